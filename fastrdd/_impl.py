@@ -1,0 +1,59 @@
+"""The one place that chooses between compiled modules and their twins.
+
+Every compiled module (``fastrdd._shuffle``, ``fastrdd._serde``,
+``fastrdd._core.blockstore``) has a pure-Python twin with the same public
+names (``_shuffle_py``, ``_serde_py``, ``_core.blockstore_py``).  The rest of
+the package imports hot-path functions from here, never from a twin.
+
+``FASTRDD_PUREPYTHON=1`` forces the twins; a missing compiled module (no
+compiler at install time) falls back to them silently.  ``IMPLEMENTATION``
+records what was chosen, so tests and benchmarks can report it.
+"""
+import importlib
+import os
+
+#: Public names each twin pair must provide.
+SHUFFLE_API = (
+    "portable_hash",
+    "bucket_pairs",
+    "combine_pairs",
+    "merge_combiners",
+    "group_pairs",
+    "bucket_dict",
+)
+SERDE_API = ("dumps_batch", "loads_batch")
+BLOCKSTORE_API = ("BlockStore",)
+
+PURE_ENV = "FASTRDD_PUREPYTHON"
+
+
+def want_pure():
+    return os.environ.get(PURE_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def load(compiled, twin, names, pure=None):
+    """Import ``compiled`` (or ``twin`` when forced or unavailable)."""
+    module = None
+    if not (want_pure() if pure is None else pure):
+        try:
+            module = importlib.import_module(compiled)
+        except ImportError:
+            module = None
+    if module is None:
+        module = importlib.import_module(twin)
+    missing = [n for n in names if not hasattr(module, n)]
+    if missing:
+        raise ImportError(f"{module.__name__} lacks {missing}")
+    return module
+
+
+shuffle = load("fastrdd._shuffle", "fastrdd._shuffle_py", SHUFFLE_API)
+serde = load("fastrdd._serde", "fastrdd._serde_py", SERDE_API)
+blockstore = load("fastrdd._core.blockstore", "fastrdd._core.blockstore_py", BLOCKSTORE_API)
+
+IMPLEMENTATION = {
+    "shuffle": shuffle.__name__,
+    "serde": serde.__name__,
+    "blockstore": blockstore.__name__,
+}
+COMPILED = not any(name.endswith("_py") for name in IMPLEMENTATION.values())

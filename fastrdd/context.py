@@ -1,0 +1,360 @@
+"""SparkContext: the driver's entry point, as in PySpark.
+
+It owns the backend (worker processes, started with the context and kept
+until ``stop()``) and the scheduler, creates RDDs, and runs jobs.  One
+context may be active per process, as in PySpark.
+"""
+import atexit
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+
+from .conf import SparkConf
+from .errors import ContextError
+
+__all__ = ["SparkContext"]
+
+_LOCAL_MASTER = re.compile(r"^local(?:\[\s*(\*|\d+)\s*(?:,\s*(\d+)\s*)?\])?$")
+
+#: Below this much free space /dev/shm is not used for shuffle files
+#: (containers often mount a 64 MB /dev/shm); the temp directory is.
+MIN_SHM_BYTES = 1 << 30
+
+
+def parse_master(master):
+    """(number of workers, attempts per task) for a ``local[...]`` master URL."""
+    m = _LOCAL_MASTER.match(master.strip())
+    if not m:
+        raise ValueError(
+            f"Could not parse master URL {master!r}: expected 'local', 'local[N]', 'local[*]' or "
+            f"'local[N,F]' (N worker processes, F attempts per task)")
+    cores, failures = m.group(1), m.group(2)
+    if cores is None:
+        workers = 1
+    elif cores == "*":
+        workers = os.cpu_count() or 1
+    else:
+        workers = int(cores)
+    if workers < 1:
+        raise ValueError(f"Asked for {workers} workers in master URL {master!r}: need at least 1")
+    return workers, int(failures) if failures else 1
+
+
+def choose_local_dir(conf):
+    """Where shuffle files go: configured, else /dev/shm when big enough, else the temp dir."""
+    configured = (conf.get("fastrdd.local.dir") or conf.get("spark.local.dir")
+                  or os.environ.get("SPARK_LOCAL_DIRS"))
+    if configured:
+        return configured.split(",")[0]
+    shm = "/dev/shm"
+    try:
+        st = os.statvfs(shm)
+        if st.f_bavail * st.f_frsize >= MIN_SHM_BYTES and os.access(shm, os.W_OK):
+            return shm
+    except OSError:
+        pass
+    return tempfile.gettempdir()
+
+
+class SparkContext:
+    """The connection to the workers; creates RDDs and runs jobs.
+
+    >>> sc.parallelize([1, 2, 3]).count()
+    3
+    >>> sc.defaultParallelism >= 1
+    True
+    """
+
+    _active_spark_context = None
+    _lock = threading.RLock()
+
+    def __init__(self, master=None, appName=None, sparkHome=None, pyFiles=None, environment=None,
+                 batchSize=0, serializer=None, conf=None, gateway=None, jsc=None, profiler_cls=None,
+                 udf_profiler_cls=None, memory_profiler_cls=None):
+        self._conf = conf.copy() if conf is not None else SparkConf()
+        if master:
+            self._conf.setMaster(master)
+        if appName:
+            self._conf.setAppName(appName)
+        self._conf.setIfMissing("spark.master", "local[*]")
+        self._conf.setIfMissing("spark.app.name", "fastrdd")
+        for key, value in (environment or {}).items():
+            self._conf.setExecutorEnv(key, value)
+        self.master = self._conf.get("spark.master")
+        self.appName = self._conf.get("spark.app.name")
+        self.sparkHome = sparkHome
+        self.environment = dict(environment or {})
+        workers, failures = parse_master(self.master)
+        if self._conf.contains("spark.task.maxFailures"):
+            failures = int(self._conf.get("spark.task.maxFailures"))
+        with SparkContext._lock:
+            active = SparkContext._active_spark_context
+            if active is not None:
+                raise ContextError(
+                    f"Cannot run multiple SparkContexts at once; existing SparkContext(app="
+                    f"{active.appName}, master={active.master}) created at {active._created_at}. "
+                    f"Call stop() on it first, or use SparkContext.getOrCreate().")
+            SparkContext._active_spark_context = self
+        self._stopped = False
+        try:
+            self._start(workers, failures)
+        except BaseException:
+            with SparkContext._lock:
+                SparkContext._active_spark_context = None
+            raise
+
+    def _start(self, workers, failures):
+        from .executor import LocalBackend
+        from .rdd import _call_site
+        from .scheduler import DAGScheduler
+
+        self._created_at = "%s (%s)" % _call_site()[::-1]
+        self.startTime = int(time.time() * 1000)
+        self._app_id = f"local-{self.startTime}"
+        self._next_rdd = 0
+        self._next_shuffle = 0
+        self._id_lock = threading.Lock()
+        self._local_properties = threading.local()
+        self._workers = workers
+        env = {k[len("spark.executorEnv."):]: v for k, v in self._conf.getAll()
+               if k.startswith("spark.executorEnv.")}
+        if self._conf.get("fastrdd.purepython", "").lower() in ("1", "true", "yes"):
+            env["FASTRDD_PUREPYTHON"] = "1"
+        base = choose_local_dir(self._conf)
+        os.makedirs(base, exist_ok=True)
+        self._app_dir = tempfile.mkdtemp(prefix=f"fastrdd-{self._app_id}-{uuid.uuid4().hex[:6]}-",
+                                         dir=base)
+        timeout = float(self._conf.get("fastrdd.worker.timeout", "60"))
+        self._backend = LocalBackend(workers, self._app_dir, env, heartbeat_timeout=timeout)
+        try:
+            self._backend.start()
+        except BaseException:
+            self._backend.stop()
+            shutil.rmtree(self._app_dir, ignore_errors=True)
+            raise
+        wait = float(self._conf.get("fastrdd.locality.wait", "0.2"))
+        self._scheduler = DAGScheduler(self._backend, failures, locality_wait=wait)
+        atexit.register(self.stop)
+
+    # -- lifecycle ------------------------------------------------------------
+    @classmethod
+    def getOrCreate(cls, conf=None):
+        """The active SparkContext, or a new one from ``conf``."""
+        with cls._lock:
+            if cls._active_spark_context is None:
+                cls(conf=conf or SparkConf())
+            return cls._active_spark_context
+
+    def stop(self):
+        """Stop the workers and delete every file this context made."""
+        with SparkContext._lock:
+            if getattr(self, "_stopped", True):
+                return
+            self._stopped = True
+            if SparkContext._active_spark_context is self:
+                SparkContext._active_spark_context = None
+        try:
+            atexit.unregister(self.stop)
+        except Exception:  # pragma: no cover - interpreter shutting down
+            pass
+        self._backend.stop()
+        shutil.rmtree(self._app_dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.stop()
+
+    def __reduce__(self):
+        from .errors import ClosureError
+
+        raise ClosureError(
+            "The SparkContext was captured by a function sent to the workers. It can only be "
+            "used on the driver, not in code that runs on workers (map, filter, foreach...): "
+            "call sc.* outside the function and pass the results in.")
+
+    def _check_active(self):
+        if self._stopped:
+            raise ContextError("This SparkContext has been stopped; create a new one "
+                               "(or use SparkContext.getOrCreate()).")
+
+    # -- properties -----------------------------------------------------------
+    @property
+    def defaultParallelism(self):
+        """Default number of partitions: spark.default.parallelism or the number of workers."""
+        return int(self._conf.get("spark.default.parallelism", self._workers))
+
+    @property
+    def defaultMinPartitions(self):
+        return min(self.defaultParallelism, 2)
+
+    @property
+    def version(self):
+        from . import __version__
+
+        return __version__
+
+    @property
+    def applicationId(self):
+        return self._app_id
+
+    @property
+    def uiWebUrl(self):
+        return None
+
+    def getConf(self):
+        return self._conf.copy()
+
+    def setLogLevel(self, logLevel):
+        """Set fastrdd's log level (ALL, DEBUG, ERROR, FATAL, INFO, OFF, TRACE, WARN)."""
+        import logging
+
+        levels = {"ALL": logging.NOTSET, "TRACE": logging.DEBUG, "DEBUG": logging.DEBUG,
+                  "INFO": logging.INFO, "WARN": logging.WARNING, "ERROR": logging.ERROR,
+                  "FATAL": logging.CRITICAL, "OFF": logging.CRITICAL + 10}
+        try:
+            level = levels[str(logLevel).upper()]
+        except KeyError:
+            raise ValueError(f"unknown log level {logLevel!r}: use one of {sorted(levels)}") from None
+        logging.getLogger("fastrdd").setLevel(level)
+
+    def setLocalProperty(self, key, value):
+        props = getattr(self._local_properties, "props", None)
+        if props is None:
+            props = self._local_properties.props = {}
+        if value is None:
+            props.pop(key, None)
+        else:
+            props[key] = str(value)
+
+    def getLocalProperty(self, key):
+        return getattr(self._local_properties, "props", {}).get(key)
+
+    # -- ids --------------------------------------------------------------------
+    def _new_rdd_id(self):
+        with self._id_lock:
+            self._next_rdd += 1
+            return self._next_rdd - 1
+
+    def _new_shuffle_id(self):
+        with self._id_lock:
+            self._next_shuffle += 1
+            return self._next_shuffle - 1
+
+    # -- RDD creation -----------------------------------------------------------
+    def parallelize(self, c, numSlices=None):
+        """Distribute a local collection as an RDD (ranges stay lazy).
+
+        >>> sc.parallelize([0, 2, 3, 4, 6], 5).glom().collect()
+        [[0], [2], [3], [4], [6]]
+        >>> sc.parallelize(range(0, 6, 2), 5).glom().collect()
+        [[], [0], [], [2], [4]]
+        >>> sc.parallelize(["a", "b", "c"]).map(str.upper).collect()
+        ['A', 'B', 'C']
+        """
+        from .lineage import ParallelCollectionRDD, slice_collection
+
+        self._check_active()
+        numSlices = int(numSlices) if numSlices is not None else self.defaultParallelism
+        if numSlices < 1:
+            raise ValueError(f"numSlices must be at least 1, got {numSlices}")
+        if isinstance(c, range):
+            size = len(c)
+            if size == 0:
+                return self.parallelize([], numSlices)
+            step = c[1] - c[0] if size > 1 else 1
+            start0 = c[0]
+
+            def get_start(split):
+                return start0 + int(split * size / numSlices) * step
+
+            def slice_range(split, _):
+                return iter(range(get_start(split), get_start(split + 1), step))
+
+            return self.parallelize([], numSlices).mapPartitionsWithIndex(slice_range)
+        data = c if isinstance(c, list) else list(c)
+        return ParallelCollectionRDD(self, slice_collection(data, numSlices))
+
+    def range(self, start, end=None, step=1, numSlices=None):
+        """An RDD of ints from ``start`` (inclusive) to ``end`` (exclusive).
+
+        >>> sc.range(5).collect()
+        [0, 1, 2, 3, 4]
+        >>> sc.range(2, 4).collect()
+        [2, 3]
+        >>> sc.range(1, 7, 2).collect()
+        [1, 3, 5]
+        """
+        if end is None:
+            start, end = 0, start
+        return self.parallelize(range(start, end, step), numSlices)
+
+    def emptyRDD(self):
+        """An RDD with no partition and no element.
+
+        >>> sc.emptyRDD().count(), sc.emptyRDD().getNumPartitions()
+        (0, 0)
+        """
+        from .lineage import ParallelCollectionRDD
+
+        self._check_active()
+        return ParallelCollectionRDD(self, [])
+
+    def textFile(self, name, minPartitions=None, use_unicode=True):
+        """The lines of a text file, directory, glob or comma-separated list of them.
+
+        Large files are read in parallel, in byte ranges cut at line ends;
+        ``.gz``/``.bz2`` files are read whole.  Invalid UTF-8 bytes become
+        U+FFFD, as in PySpark.
+
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "sample.txt")
+        >>> with open(path, "w") as f:
+        ...     _ = f.write("Hello world!\\nsecond line")
+        >>> sc.textFile(path).collect()
+        ['Hello world!', 'second line']
+        """
+        from .lineage import TextFileRDD
+
+        self._check_active()
+        if minPartitions is None:
+            minPartitions = self.defaultMinPartitions
+        return TextFileRDD(self, str(name), minPartitions, use_unicode)
+
+    def union(self, rdds):
+        """The union of a list of RDDs.
+
+        >>> sc.union([sc.parallelize([1, 2]), sc.parallelize([3])]).collect()
+        [1, 2, 3]
+        """
+        from .lineage import union_of
+
+        rdds = list(rdds)
+        if not rdds:
+            raise ValueError("union() needs at least one RDD")
+        return union_of(self, rdds)
+
+    # -- jobs ---------------------------------------------------------------
+    def _run_job(self, rdd, func, partitions):
+        self._check_active()
+        props = dict(getattr(self._local_properties, "props", {})) or None
+        return self._scheduler.run_job(rdd, func, partitions, props)
+
+    def runJob(self, rdd, partitionFunc, partitions=None, allowLocal=False):
+        """Run ``partitionFunc(iterator)`` on the given partitions; the concatenated results.
+
+        >>> myRDD = sc.parallelize(range(6), 3)
+        >>> sc.runJob(myRDD, lambda part: [x * x for x in part])
+        [0, 1, 4, 9, 16, 25]
+        >>> sc.runJob(myRDD, lambda part: [x * x for x in part], [0, 2], True)
+        [0, 1, 16, 25]
+        """
+        if partitions is None:
+            partitions = range(rdd.getNumPartitions())
+        results = self._run_job(rdd, lambda _, iterator: list(partitionFunc(iterator)), partitions)
+        return [x for part in results for x in part]

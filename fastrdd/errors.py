@@ -1,0 +1,76 @@
+"""The exceptions fastrdd raises, each a subclass of the built-in it refines.
+
+Every class that can cross a process boundary keeps its message through
+pickling (``__reduce__``), so a failure in a worker reaches the driver as
+the same type with the same words.
+"""
+import pickle
+
+
+
+class FastRDDError(Exception):
+    """Base class of fastrdd's own errors."""
+
+
+class ContextError(FastRDDError, RuntimeError):
+    """Misuse of SparkContext: a second active context, or use after stop()."""
+
+
+class ClosureError(FastRDDError, pickle.PicklingError, RuntimeError):
+    """A function shipped to workers captured something that cannot go there."""
+
+
+class SerializationError(FastRDDError, ValueError):
+    """A stage or a record could not be serialized; names the culprit."""
+
+
+class WorkerLostError(FastRDDError, RuntimeError):
+    """A worker process died (or stopped answering) too often for one task."""
+
+
+class JobFailedError(FastRDDError, RuntimeError):
+    """A job failed for a reason that has no user exception to re-raise."""
+
+
+class FetchFailedError(FastRDDError, RuntimeError):
+    """A reduce task could not read a map output: the map must be recomputed.
+
+    Raised inside workers and handled by the scheduler, which recomputes
+    the lost map outputs from lineage instead of failing the job.
+    """
+
+    def __init__(self, shuffle_id, map_id, reason=""):
+        super().__init__(f"shuffle {shuffle_id} map output {map_id} is lost: {reason}")
+        self.shuffle_id = shuffle_id
+        self.map_id = map_id
+        self.reason = reason
+
+    def __reduce__(self):
+        return (type(self), (self.shuffle_id, self.map_id, self.reason))
+
+
+class RemoteTraceback(Exception):
+    """The traceback text of an exception raised in a worker process.
+
+    Set as ``__cause__`` of the re-raised exception, so that the user's
+    file and line in the worker show up in the driver's traceback.
+    """
+
+    def __init__(self, text):
+        super().__init__(text)
+        self.text = text
+
+    def __str__(self):
+        return "\n\nWorker traceback (most recent call last):\n" + self.text
+
+
+class TaskError(FastRDDError, RuntimeError):
+    """Stands in for a worker exception that could not be pickled back."""
+
+    def __init__(self, type_name, message):
+        super().__init__(f"{type_name}: {message}")
+        self.type_name = type_name
+        self.message = message
+
+    def __reduce__(self):
+        return (type(self), (self.type_name, self.message))

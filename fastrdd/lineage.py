@@ -1,0 +1,203 @@
+"""The concrete kinds of RDD: how each partition is made from its parents.
+
+Each kind tells the scheduler its structure (``getNumPartitions``,
+``_narrow_parents``, ``_parent_splits``, ``_shuffle_dep``) and builds its
+worker-side ``Node`` (see ``pipeline.py``).  Only ``ShuffledRDD`` starts a
+new stage; every other kind is pipelined into its child's tasks.
+"""
+import weakref
+
+from . import pipeline, textio
+from .dependency import ShuffleDependency
+from .partitioner import Partitioner, portable_hash
+from .rdd import RDD
+from .serializers import dumps_records
+
+__all__ = ["ParallelCollectionRDD", "TextFileRDD", "PipelinedRDD", "UnionRDD",
+           "PartitionerAwareUnionRDD", "CoalescedRDD", "ShuffledRDD", "union_of", "slice_collection"]
+
+
+def slice_collection(data, num_slices):
+    """PySpark's slicing: batches of ``min(len // n, 1024)`` records, cut into n slices."""
+    size = len(data)
+    batch = max(1, min(size // num_slices, 1024))
+    batches = (size + batch - 1) // batch
+    slices = []
+    for i in range(num_slices):
+        start = (i * batches) // num_slices * batch
+        end = min(((i + 1) * batches) // num_slices * batch, size)
+        slices.append(data[start:end])
+    return slices
+
+
+class ParallelCollectionRDD(RDD):
+    """A driver-side list, cut into slices; each task receives its slice."""
+
+    _has_payload = True
+
+    def __init__(self, ctx, slices):
+        super().__init__(ctx)
+        #: records per slice, until first serialized
+        self._slices = slices
+        #: serialized slice per split (made once, reused by every job)
+        self._encoded = None
+
+    def getNumPartitions(self):
+        return len(self._slices) if self._encoded is None else len(self._encoded)
+
+    def _make_node(self, node_of):
+        return pipeline.ParallelNode(self._id, self.is_cached)
+
+    def _task_payloads(self, split, out=None):
+        out = {} if out is None else out
+        if self._encoded is None:
+            self._encoded = [dumps_records(s) if s else b"" for s in self._slices]
+            self._slices = None
+        out[self._id] = self._encoded[split]
+        return out
+
+
+class TextFileRDD(RDD):
+    """Lines of text files, one partition per byte-range split."""
+
+    def __init__(self, ctx, path, min_partitions, use_unicode):
+        super().__init__(ctx)
+        self._path = path
+        self._min_partitions = min_partitions
+        self._use_unicode = use_unicode
+        self._splits = None
+
+    def _get_splits(self):
+        if self._splits is None:
+            files = textio.expand_paths(self._path)
+            self._splits = textio.compute_splits(files, self._min_partitions)
+        return self._splits
+
+    def getNumPartitions(self):
+        return len(self._get_splits())
+
+    def _make_node(self, node_of):
+        return pipeline.TextNode(self._id, self.is_cached, self._get_splits(), self._use_unicode)
+
+    def __repr__(self):
+        return f"{self._path} TextFileRDD[{self._id}] at {self._site[0]} at {self._site[1]}"
+
+
+class PipelinedRDD(RDD):
+    """``f(split, iterator)`` applied to the parent's partitions: every narrow operator."""
+
+    def __init__(self, prev, f, preservesPartitioning=False):
+        super().__init__(prev.ctx, prev.partitioner if preservesPartitioning else None)
+        self._prev = prev
+        self.func = f
+        self.preservesPartitioning = preservesPartitioning
+
+    def getNumPartitions(self):
+        return self._prev.getNumPartitions()
+
+    def _narrow_parents(self):
+        return [self._prev]
+
+    def _parent_splits(self, split):
+        return [(self._prev, split)]
+
+    def _make_node(self, node_of):
+        return pipeline.MapNode(self._id, self.is_cached, node_of(self._prev), self.func)
+
+
+class UnionRDD(RDD):
+    """The partitions of several RDDs, one after the other."""
+
+    def __init__(self, ctx, rdds):
+        super().__init__(ctx)
+        self._rdds = list(rdds)
+
+    def getNumPartitions(self):
+        return sum(r.getNumPartitions() for r in self._rdds)
+
+    def _narrow_parents(self):
+        return list(self._rdds)
+
+    def _parent_splits(self, split):
+        for rdd in self._rdds:
+            n = rdd.getNumPartitions()
+            if split < n:
+                return [(rdd, split)]
+            split -= n
+        raise IndexError("union partition out of range")
+
+    def _make_node(self, node_of):
+        return pipeline.UnionNode(self._id, self.is_cached,
+                                  [(node_of(r), r.getNumPartitions()) for r in self._rdds])
+
+
+class PartitionerAwareUnionRDD(RDD):
+    """Union of RDDs partitioned alike: partition i is every parent's partition i."""
+
+    def __init__(self, ctx, rdds):
+        super().__init__(ctx, rdds[0].partitioner)
+        self._rdds = list(rdds)
+
+    def getNumPartitions(self):
+        return self._rdds[0].getNumPartitions()
+
+    def _narrow_parents(self):
+        return list(self._rdds)
+
+    def _parent_splits(self, split):
+        return [(r, split) for r in self._rdds]
+
+    def _make_node(self, node_of):
+        return pipeline.ZipUnionNode(self._id, self.is_cached, [node_of(r) for r in self._rdds])
+
+
+def union_of(ctx, rdds):
+    partitioner = rdds[0].partitioner
+    if partitioner is not None and all(r.partitioner == partitioner for r in rdds):
+        return PartitionerAwareUnionRDD(ctx, rdds)
+    return UnionRDD(ctx, rdds)
+
+
+class CoalescedRDD(RDD):
+    """Fewer partitions, each reading a contiguous group of parent partitions."""
+
+    def __init__(self, prev, num_partitions):
+        super().__init__(prev.ctx)
+        self._prev = prev
+        n = prev.getNumPartitions()
+        out = max(1, min(num_partitions, n)) if n else 0
+        self._groups = [list(range(i * n // out, (i + 1) * n // out)) for i in range(out)]
+
+    def getNumPartitions(self):
+        return len(self._groups)
+
+    def _narrow_parents(self):
+        return [self._prev]
+
+    def _parent_splits(self, split):
+        return [(self._prev, s) for s in self._groups[split]]
+
+    def _make_node(self, node_of):
+        return pipeline.CoalesceNode(self._id, self.is_cached, node_of(self._prev), self._groups)
+
+
+class ShuffledRDD(RDD):
+    """The reduce side of a shuffle: the first RDD of a new stage."""
+
+    def __init__(self, prev, num_partitions, partition_func, aggregator):
+        super().__init__(prev.ctx, Partitioner(num_partitions, partition_func))
+        self._parent = prev
+        shuffle_id = self.ctx._new_shuffle_id()
+        fast = None if partition_func is portable_hash else partition_func
+        self._shuffle_dep = ShuffleDependency(shuffle_id, num_partitions, fast, aggregator,
+                                              prev.getNumPartitions())
+        # map outputs are deleted from the workers once no RDD can read them
+        weakref.finalize(self, self.ctx._scheduler.released_shuffles.append, shuffle_id)
+
+    def getNumPartitions(self):
+        return self._shuffle_dep.num_partitions
+
+    def _make_node(self, node_of):
+        dep = self._shuffle_dep
+        return pipeline.ShuffledNode(self._id, self.is_cached, dep.shuffle_id,
+                                     dep.num_partitions, dep.aggregator)

@@ -1,0 +1,141 @@
+"""Worker-side computation of one partition: the pipelined lineage of a stage.
+
+The driver turns the RDDs of a stage into a small tree of ``Node`` objects
+(no SparkContext, no RDD objects, only user functions and plain data) and
+ships it once per worker.  A task then names a partition, and
+``node.iterator(split, runtime)`` streams its records: narrow
+transformations are chained Python iterators (``map``/``filter`` builtins
+and generators), so no intermediate list is built unless a partition is
+persisted.  A ``ShuffledNode`` is a stage's leaf on the reduce side: it
+reads map outputs through the runtime.
+
+``runtime`` is the worker's per-task service object (see ``worker.py``):
+``payload(rdd_id)``, ``read_shuffle(...)``, ``get_or_compute(node, split)``.
+"""
+from itertools import chain
+
+from . import textio
+from .serializers import loads_records
+from .shuffle import aggregate_reduce_side
+
+__all__ = ["Node", "ParallelNode", "TextNode", "MapNode", "UnionNode", "ZipUnionNode",
+           "CoalesceNode", "ShuffledNode"]
+
+
+class Node:
+    """One RDD of a stage, as its worker sees it."""
+
+    __slots__ = ("rdd_id", "persist")
+
+    def __init__(self, rdd_id, persist):
+        self.rdd_id = rdd_id
+        #: keep computed partitions in the worker's block store
+        self.persist = persist
+
+    def iterator(self, split, runtime):
+        if self.persist:
+            return runtime.get_or_compute(self, split)
+        return self.compute(split, runtime)
+
+    def compute(self, split, runtime):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class ParallelNode(Node):
+    """A slice of a driver-side collection, sent with each task."""
+
+    __slots__ = ()
+
+    def compute(self, split, runtime):
+        data = runtime.payload(self.rdd_id)
+        return iter(loads_records(data)) if data else iter(())
+
+
+class TextNode(Node):
+    """Lines of byte-range splits of text files."""
+
+    __slots__ = ("splits", "use_unicode")
+
+    def __init__(self, rdd_id, persist, splits, use_unicode):
+        super().__init__(rdd_id, persist)
+        self.splits = splits
+        self.use_unicode = use_unicode
+
+    def compute(self, split, runtime):
+        return textio.read_lines(self.splits[split], self.use_unicode)
+
+
+class MapNode(Node):
+    """``f(split, iterator)`` over the parent's partition: every narrow operator."""
+
+    __slots__ = ("parent", "f")
+
+    def __init__(self, rdd_id, persist, parent, f):
+        super().__init__(rdd_id, persist)
+        self.parent = parent
+        self.f = f
+
+    def compute(self, split, runtime):
+        return self.f(split, self.parent.iterator(split, runtime))
+
+
+class UnionNode(Node):
+    """Partitions of several parents, one after the other."""
+
+    __slots__ = ("parents",)
+
+    def __init__(self, rdd_id, persist, parents):
+        super().__init__(rdd_id, persist)
+        #: (node, number of partitions) per parent
+        self.parents = parents
+
+    def compute(self, split, runtime):
+        for node, count in self.parents:
+            if split < count:
+                return node.iterator(split, runtime)
+            split -= count
+        raise IndexError(f"union has no partition {split}")
+
+
+class ZipUnionNode(Node):
+    """Union of co-partitioned parents: partition i chains every parent's partition i."""
+
+    __slots__ = ("parents",)
+
+    def __init__(self, rdd_id, persist, parents):
+        super().__init__(rdd_id, persist)
+        self.parents = parents
+
+    def compute(self, split, runtime):
+        return chain.from_iterable(p.iterator(split, runtime) for p in self.parents)
+
+
+class CoalesceNode(Node):
+    """Groups of parent partitions read one after the other (no shuffle)."""
+
+    __slots__ = ("parent", "groups")
+
+    def __init__(self, rdd_id, persist, parent, groups):
+        super().__init__(rdd_id, persist)
+        self.parent = parent
+        self.groups = groups
+
+    def compute(self, split, runtime):
+        parent = self.parent
+        return chain.from_iterable(parent.iterator(s, runtime) for s in self.groups[split])
+
+
+class ShuffledNode(Node):
+    """The reduce side of a shuffle: read every map output, then merge."""
+
+    __slots__ = ("shuffle_id", "num_partitions", "aggregator")
+
+    def __init__(self, rdd_id, persist, shuffle_id, num_partitions, aggregator):
+        super().__init__(rdd_id, persist)
+        self.shuffle_id = shuffle_id
+        self.num_partitions = num_partitions
+        self.aggregator = aggregator
+
+    def compute(self, split, runtime):
+        records = runtime.read_shuffle(self.shuffle_id, split, self.num_partitions)
+        return aggregate_reduce_side(records, self.aggregator)

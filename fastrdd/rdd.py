@@ -1,0 +1,1040 @@
+"""RDD: a lazy, partitioned, immutable collection, with PySpark's API.
+
+An RDD is a description: its partitions, how to compute each from its
+parents (narrow dependencies) or from a shuffle, and an optional
+partitioner.  Transformations return new RDDs and run nothing; actions
+hand the RDD to the scheduler (``SparkContext._run_job``).  The concrete
+kinds (parallelized collection, text file, pipelined map, union, coalesce,
+shuffle) are in ``lineage.py``; this module is the user-facing API and is
+mostly docstrings, with PySpark-style examples run as doctests.
+"""
+import copy
+import os
+import random
+import shlex
+import subprocess
+import sys
+import threading
+from collections import defaultdict, deque
+from functools import reduce as _reduce
+from itertools import chain, islice
+
+from . import _impl
+from .errors import ClosureError
+from .partitioner import Partitioner, portable_hash
+from .resultiterable import ResultIterable
+from .storagelevel import StorageLevel
+
+__all__ = ["RDD"]
+
+_kernels = _impl.shuffle
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _call_site():
+    """(operation, "file:line") of the user code that created an RDD."""
+    frame = sys._getframe(2)
+    op = frame.f_code.co_name
+    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _PACKAGE_DIR:
+        op = frame.f_code.co_name
+        frame = frame.f_back
+    if frame is None:
+        return op, "<unknown>"
+    return op, f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
+
+
+def _not_a_pair(record):
+    return TypeError(
+        f"expected (key, value) pairs for a pair operation, got {record!r:.200} "
+        f"(a {type(record).__name__})")
+
+
+def _count_iter(_, iterator):
+    count = deque(enumerate(iterator, 1), maxlen=1)
+    return count[0][0] if count else 0
+
+
+def _collect_partition(_, iterator):
+    return list(iterator)
+
+
+class RDD:
+    """A Resilient Distributed Dataset, the basic abstraction of fastrdd.
+
+    Create one from a SparkContext (``sc.parallelize``, ``sc.textFile``)
+    and transform it; nothing runs until an action such as ``collect``.
+
+    >>> rdd = sc.parallelize([1, 2, 3, 4], 2)
+    >>> rdd.map(lambda x: x * 10).filter(lambda x: x > 10).collect()
+    [20, 30, 40]
+    """
+
+    #: the ShuffleDependency this RDD reads (ShuffledRDD only)
+    _shuffle_dep = None
+    #: tasks of this RDD carry data from the driver (parallelize)
+    _has_payload = False
+
+    def __init__(self, ctx, partitioner=None):
+        ctx._check_active()
+        self.ctx = ctx
+        self._id = ctx._new_rdd_id()
+        self.partitioner = partitioner
+        self._name = None
+        self._storage_level = StorageLevel(False, False, False, False, 1)
+        self.is_cached = False
+        self.is_checkpointed = False
+        self._site = _call_site()
+
+    # -- structure, supplied by lineage.py ------------------------------------
+    def getNumPartitions(self):
+        """The number of partitions.
+
+        >>> sc.parallelize([1, 2, 3, 4], 2).getNumPartitions()
+        2
+        """
+        raise NotImplementedError
+
+    def _narrow_parents(self):
+        return []
+
+    def _parent_splits(self, split):
+        """[(parent RDD, parent split)] that partition ``split`` reads without a shuffle."""
+        return []
+
+    def _make_node(self, node_of):
+        raise NotImplementedError
+
+    def _task_payloads(self, split, out=None):
+        """{rdd id: bytes} of driver-side data that task ``split`` needs."""
+        out = {} if out is None else out
+        for parent, parent_split in self._parent_splits(split):
+            parent._task_payloads(parent_split, out)
+        return out
+
+    def __reduce__(self):
+        raise ClosureError(
+            "An RDD was captured by a function sent to the workers (for example "
+            "rdd1.map(lambda x: rdd2.count() * x)). RDD transformations and actions can only "
+            "be invoked by the driver, not inside other transformations: compute what you need "
+            "from the other RDD first (collect it, or broadcast a small result), or use join.")
+
+    # -- identity and introspection --------------------------------------------
+    @property
+    def context(self):
+        """The SparkContext this RDD was created on."""
+        return self.ctx
+
+    def id(self):
+        """A unique id for this RDD within its SparkContext."""
+        return self._id
+
+    def name(self):
+        """The name of this RDD, or None.
+
+        >>> sc.range(3).setName("numbers").name()
+        'numbers'
+        """
+        return self._name
+
+    def setName(self, name):
+        """Set this RDD's name (shown by toDebugString); returns self."""
+        self._name = name
+        return self
+
+    def __repr__(self):
+        op, site = self._site
+        return f"{self._kind()}[{self._id}] at {op} at {site}"
+
+    def _kind(self):
+        return type(self).__name__
+
+    def toDebugString(self):
+        """A description of this RDD and its lineage, with stage boundaries (bytes, as PySpark).
+
+        >>> rdd = sc.parallelize([(1, 1), (1, 2)], 2).reduceByKey(lambda a, b: a + b)
+        >>> print(rdd.toDebugString().decode())  # doctest: +ELLIPSIS
+        (2) ShuffledRDD[...] at reduceByKey at ... []
+         +-(2) ParallelCollectionRDD[...] at parallelize at ... []
+        """
+        def describe(rdd):
+            storage = f"[{rdd._storage_level}]" if rdd.is_cached else "[]"
+            name = f"{rdd._name} " if rdd._name else ""
+            return f"{name}{rdd!r} {storage}"
+
+        lines = [f"({self.getNumPartitions()}) {describe(self)}"]
+
+        def parents_of(rdd, indent):
+            if rdd._shuffle_dep is not None:
+                parent = rdd._parent
+                lines.append(f"{indent} +-({parent.getNumPartitions()}) {describe(parent)}")
+                parents_of(parent, indent + "   ")
+                return
+            for parent in rdd._narrow_parents():
+                lines.append(f"{indent} |  {describe(parent)}")
+                parents_of(parent, indent)
+
+        parents_of(self, "")
+        return "\n".join(lines).encode("utf-8")
+
+    # -- persistence ------------------------------------------------------------
+    def cache(self):
+        """Keep this RDD's partitions in memory once computed (MEMORY_ONLY).
+
+        >>> rdd = sc.parallelize([1, 2, 3]).cache()
+        >>> rdd.is_cached, rdd.getStorageLevel() == StorageLevel.MEMORY_ONLY
+        (True, True)
+        """
+        return self.persist(StorageLevel.MEMORY_ONLY)
+
+    def persist(self, storageLevel=StorageLevel.MEMORY_ONLY):
+        """Keep computed partitions in the workers' block stores at ``storageLevel``.
+
+        Later tasks on a cached partition run on the worker that holds it.
+        A lost worker's partitions are recomputed from lineage.
+
+        >>> rdd = sc.parallelize(["b", "a", "c"]).persist()
+        >>> rdd.is_cached
+        True
+        """
+        self.is_cached = True
+        self._storage_level = storageLevel
+        return self
+
+    def unpersist(self, blocking=False):
+        """Drop this RDD's cached partitions from every worker.
+
+        >>> rdd = sc.parallelize([1, 2]).cache()
+        >>> rdd.count()
+        2
+        >>> rdd.unpersist().is_cached
+        False
+        """
+        self.is_cached = False
+        self._storage_level = StorageLevel(False, False, False, False, 1)
+        self.ctx._scheduler.unpersist(self._id)
+        return self
+
+    def getStorageLevel(self):
+        """This RDD's current storage level.
+
+        >>> print(sc.parallelize([1, 2]).cache().getStorageLevel())
+        Memory Serialized 1x Replicated
+        """
+        return self._storage_level
+
+    # -- narrow transformations --------------------------------------------------
+    def mapPartitionsWithIndex(self, f, preservesPartitioning=False):
+        """Apply ``f(partition index, iterator)`` to each partition.
+
+        >>> rdd = sc.parallelize([1, 2, 3, 4], 4)
+        >>> rdd.mapPartitionsWithIndex(lambda i, it: [i * 10 + sum(it)]).collect()
+        [1, 12, 23, 34]
+        """
+        from .lineage import PipelinedRDD
+
+        return PipelinedRDD(self, f, preservesPartitioning)
+
+    def mapPartitions(self, f, preservesPartitioning=False):
+        """Apply ``f(iterator)`` to each partition.
+
+        >>> rdd = sc.parallelize([1, 2, 3, 4], 2)
+        >>> def f(iterator): yield sum(iterator)
+        >>> rdd.mapPartitions(f).collect()
+        [3, 7]
+        """
+        return self.mapPartitionsWithIndex(lambda _, iterator: f(iterator), preservesPartitioning)
+
+    def map(self, f, preservesPartitioning=False):
+        """Apply ``f`` to every element.
+
+        >>> sorted(sc.parallelize(["b", "a", "c"]).map(lambda x: (x, 1)).collect())
+        [('a', 1), ('b', 1), ('c', 1)]
+        """
+        return self.mapPartitionsWithIndex(lambda _, iterator: map(f, iterator), preservesPartitioning)
+
+    def flatMap(self, f, preservesPartitioning=False):
+        """Apply ``f`` to every element and flatten the iterables it returns.
+
+        >>> sorted(sc.parallelize([2, 3, 4]).flatMap(lambda x: range(1, x)).collect())
+        [1, 1, 1, 2, 2, 3]
+        >>> sorted(sc.parallelize([2, 3, 4]).flatMap(lambda x: [(x, x), (x, x)]).collect())
+        [(2, 2), (2, 2), (3, 3), (3, 3), (4, 4), (4, 4)]
+        """
+        return self.mapPartitionsWithIndex(
+            lambda _, iterator: chain.from_iterable(map(f, iterator)), preservesPartitioning)
+
+    def filter(self, f):
+        """Keep the elements for which ``f`` is true.
+
+        >>> sc.parallelize([1, 2, 3, 4, 5]).filter(lambda x: x % 2 == 0).collect()
+        [2, 4]
+        """
+        return self.mapPartitionsWithIndex(lambda _, iterator: filter(f, iterator), True)
+
+    def glom(self):
+        """Turn each partition into a list.
+
+        >>> sorted(sc.parallelize([1, 2, 3, 4], 2).glom().collect())
+        [[1, 2], [3, 4]]
+        """
+        return self.mapPartitionsWithIndex(lambda _, iterator: [list(iterator)])
+
+    def keyBy(self, f):
+        """Pair every element with the key ``f(x)``: ``(f(x), x)``.
+
+        >>> sc.parallelize(range(3)).keyBy(lambda x: x * x).collect()
+        [(0, 0), (1, 1), (4, 2)]
+        """
+        return self.map(lambda x: (f(x), x))
+
+    def keys(self):
+        """The key of each (key, value) pair.
+
+        >>> sc.parallelize([(1, 2), (3, 4)]).keys().collect()
+        [1, 3]
+        """
+        return self.mapPartitionsWithIndex(lambda _, iterator: (k for k, _v in _pairs(iterator)))
+
+    def values(self):
+        """The value of each (key, value) pair.
+
+        >>> sc.parallelize([(1, 2), (3, 4)]).values().collect()
+        [2, 4]
+        """
+        return self.mapPartitionsWithIndex(lambda _, iterator: (v for _k, v in _pairs(iterator)))
+
+    def mapValues(self, f):
+        """Apply ``f`` to each value of (key, value) pairs, keeping keys and partitioning.
+
+        >>> rdd = sc.parallelize([("a", ["apple", "banana", "lemon"]), ("b", ["grapes"])])
+        >>> rdd.mapValues(len).collect()
+        [('a', 3), ('b', 1)]
+        """
+        return self.mapPartitionsWithIndex(
+            lambda _, iterator: ((k, f(v)) for k, v in _pairs(iterator)), True)
+
+    def flatMapValues(self, f):
+        """Apply ``f`` to each value and pair each of its results with the key.
+
+        >>> rdd = sc.parallelize([("a", ["x", "y", "z"]), ("b", ["p", "r"])])
+        >>> rdd.flatMapValues(lambda x: x).collect()
+        [('a', 'x'), ('a', 'y'), ('a', 'z'), ('b', 'p'), ('b', 'r')]
+        """
+        return self.mapPartitionsWithIndex(
+            lambda _, iterator: ((k, x) for k, v in _pairs(iterator) for x in f(v)), True)
+
+    def union(self, other):
+        """Both RDDs' elements (duplicates kept).
+
+        >>> rdd = sc.parallelize([1, 1, 2, 3])
+        >>> rdd.union(rdd).collect()
+        [1, 1, 2, 3, 1, 1, 2, 3]
+        """
+        from .lineage import union_of
+
+        return union_of(self.ctx, [self, other])
+
+    def __add__(self, other):
+        """``rdd1 + rdd2`` is their union.
+
+        >>> rdd = sc.parallelize([1, 1, 2, 3])
+        >>> (rdd + rdd).collect()
+        [1, 1, 2, 3, 1, 1, 2, 3]
+        """
+        if not isinstance(other, RDD):
+            raise TypeError(f"can only add an RDD to an RDD, not {type(other).__name__}")
+        return self.union(other)
+
+    def coalesce(self, numPartitions, shuffle=False):
+        """Reduce the number of partitions (without a shuffle unless asked).
+
+        >>> sc.parallelize([1, 2, 3, 4, 5], 3).glom().collect()
+        [[1], [2, 3], [4, 5]]
+        >>> sc.parallelize([1, 2, 3, 4, 5], 3).coalesce(1).glom().collect()
+        [[1, 2, 3, 4, 5]]
+        """
+        if numPartitions <= 0:
+            raise ValueError(f"Number of partitions ({numPartitions}) must be positive.")
+        if shuffle:
+            return self._round_robin(numPartitions)
+        from .lineage import CoalescedRDD
+
+        return CoalescedRDD(self, numPartitions)
+
+    def repartition(self, numPartitions):
+        """Exactly ``numPartitions`` partitions, by a (deterministic) shuffle.
+
+        >>> rdd = sc.parallelize([1, 2, 3, 4, 5, 6, 7], 4)
+        >>> sorted(rdd.glom().collect())
+        [[1], [2, 3], [4, 5], [6, 7]]
+        >>> len(rdd.repartition(2).glom().collect())
+        2
+        >>> len(rdd.repartition(10).glom().collect())
+        10
+        """
+        return self.coalesce(numPartitions, shuffle=True)
+
+    def _round_robin(self, numPartitions):
+        # Deterministic placement (SPARK-23207): a recomputed map partition
+        # sends every record to the same reduce partition as the first time.
+        def number(split, iterator):
+            position = portable_hash(split) % numPartitions
+            for position, x in enumerate(iterator, position):
+                yield position % numPartitions, x
+
+        from .lineage import ShuffledRDD
+
+        keyed = self.mapPartitionsWithIndex(number)
+        return ShuffledRDD(keyed, numPartitions, _identity_partition, None).values()
+
+    def pipe(self, command, env=None, checkCode=False):
+        """Pipe each partition's elements (one per line) through an external command.
+
+        >>> sc.parallelize(["1", "2", "", "3"]).pipe("cat").collect()
+        ['1', '2', '', '3']
+        """
+        if env is None:
+            env = dict()
+
+        def run(_, iterator):
+            proc = subprocess.Popen(shlex.split(command), env=env, stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE)
+            feeder_error = []
+
+            def feed(out):
+                try:
+                    for obj in iterator:
+                        out.write((str(obj).rstrip("\n") + "\n").encode("utf-8"))
+                except BrokenPipeError:
+                    pass
+                except BaseException as e:  # re-raised in the task below
+                    feeder_error.append(e)
+                finally:
+                    try:
+                        out.close()
+                    except BrokenPipeError:
+                        pass
+
+            feeder = threading.Thread(target=feed, args=(proc.stdin,), daemon=True)
+            feeder.start()
+            for line in iter(proc.stdout.readline, b""):
+                yield line.rstrip(b"\n").decode("utf-8")
+            feeder.join()
+            proc.stdout.close()
+            code = proc.wait()
+            if feeder_error:
+                raise feeder_error[0]
+            if checkCode and code:
+                raise RuntimeError(f"Pipe function `{command}' exited with error code {code}")
+
+        return self.mapPartitionsWithIndex(run)
+
+    def sample(self, withReplacement, fraction, seed=None):
+        """A random sample: Bernoulli (or Poisson, with replacement) per element.
+
+        >>> rdd = sc.parallelize(range(100), 4)
+        >>> 6 <= rdd.sample(False, 0.1, 81).count() <= 14
+        True
+        """
+        if fraction < 0.0:
+            raise ValueError(f"Fraction must be nonnegative, got {fraction}")
+        if seed is None:
+            seed = random.randrange(sys.maxsize)
+
+        def sample_partition(split, iterator):
+            rng = random.Random(hash((seed, split)))
+            if withReplacement:
+                import numpy
+
+                poisson = numpy.random.default_rng(rng.getrandbits(64)).poisson
+                for x in iterator:
+                    for _ in range(poisson(fraction)):
+                        yield x
+            else:
+                draw = rng.random
+                for x in iterator:
+                    if draw() < fraction:
+                        yield x
+
+        return self.mapPartitionsWithIndex(sample_partition, True)
+
+    # -- shuffles ------------------------------------------------------------------
+    def _defaultReducePartitions(self):
+        if self.ctx._conf.contains("spark.default.parallelism"):
+            return self.ctx.defaultParallelism
+        return self.getNumPartitions()
+
+    def partitionBy(self, numPartitions, partitionFunc=portable_hash):
+        """Place (key, value) pairs in ``numPartitions`` partitions by ``partitionFunc(key)``.
+
+        >>> pairs = sc.parallelize([1, 2, 3, 4, 2, 4, 1]).map(lambda x: (x, x))
+        >>> sets = pairs.partitionBy(2).glom().collect()
+        >>> len(set(sets[0]).intersection(set(sets[1])))
+        0
+        """
+        if numPartitions is None:
+            numPartitions = self._defaultReducePartitions()
+        partitioner = Partitioner(numPartitions, partitionFunc)
+        if self.partitioner == partitioner:
+            return self
+        from .lineage import ShuffledRDD
+
+        return ShuffledRDD(self, numPartitions, partitionFunc, None)
+
+    def combineByKey(self, createCombiner, mergeValue, mergeCombiners, numPartitions=None,
+                     partitionFunc=portable_hash):
+        """Combine the values of each key with the three functions of a combiner.
+
+        Values are pre-combined in each map task before the shuffle.
+
+        >>> x = sc.parallelize([("a", 1), ("b", 1), ("a", 2)])
+        >>> def to_list(a): return [a]
+        >>> def append(a, b): a.append(b); return a
+        >>> def extend(a, b): a.extend(b); return a
+        >>> sorted(x.combineByKey(to_list, append, extend).collect())
+        [('a', [1, 2]), ('b', [1])]
+        """
+        from .dependency import Aggregator
+
+        return self._aggregate_by_key(Aggregator(createCombiner, mergeValue, mergeCombiners),
+                                      numPartitions, partitionFunc)
+
+    def _aggregate_by_key(self, aggregator, numPartitions, partitionFunc):
+        if numPartitions is None:
+            numPartitions = self._defaultReducePartitions()
+        if self.partitioner == Partitioner(numPartitions, partitionFunc):
+            # already placed by key: combine inside each partition, no shuffle
+            from .shuffle import aggregate_reduce_side
+            from .dependency import Aggregator
+
+            local = Aggregator(aggregator.create_combiner, aggregator.merge_value,
+                               aggregator.merge_combiners, False, aggregator.kind)
+            return self.mapPartitionsWithIndex(
+                lambda _, iterator: aggregate_reduce_side(iterator, local), True)
+        from .lineage import ShuffledRDD
+
+        return ShuffledRDD(self, numPartitions, partitionFunc, aggregator)
+
+    def reduceByKey(self, func, numPartitions=None, partitionFunc=portable_hash):
+        """Merge the values of each key with an associative, commutative ``func``.
+
+        >>> rdd = sc.parallelize([("a", 1), ("b", 1), ("a", 1)])
+        >>> sorted(rdd.reduceByKey(lambda a, b: a + b).collect())
+        [('a', 2), ('b', 1)]
+        """
+        return self.combineByKey(_identity, func, func, numPartitions, partitionFunc)
+
+    def reduceByKeyLocally(self, func):
+        """Merge the values of each key and return the result to the driver as a dict.
+
+        >>> rdd = sc.parallelize([("a", 1), ("b", 1), ("a", 1)])
+        >>> sorted(rdd.reduceByKeyLocally(lambda a, b: a + b).items())
+        [('a', 2), ('b', 1)]
+        """
+        def reduce_partition(_, iterator):
+            return [_kernels.combine_pairs(iterator, _identity, func)]
+
+        def merge(left, right):
+            for k, v in right.items():
+                left[k] = func(left[k], v) if k in left else v
+            return left
+
+        return _reduce(merge, self.mapPartitionsWithIndex(reduce_partition).collect(), {})
+
+    def aggregateByKey(self, zeroValue, seqFunc, combFunc, numPartitions=None,
+                       partitionFunc=portable_hash):
+        """Aggregate each key's values from a (copied) zero value.
+
+        >>> rdd = sc.parallelize([("a", 1), ("b", 1), ("a", 2)])
+        >>> sorted(rdd.aggregateByKey((0, 0), lambda a, v: (a[0] + v, a[1] + 1),
+        ...                           lambda a, b: (a[0] + b[0], a[1] + b[1])).collect())
+        [('a', (3, 2)), ('b', (1, 1))]
+        """
+        def create(v):
+            return seqFunc(copy.deepcopy(zeroValue), v)
+
+        return self.combineByKey(create, seqFunc, combFunc, numPartitions, partitionFunc)
+
+    def foldByKey(self, zeroValue, func, numPartitions=None, partitionFunc=portable_hash):
+        """Merge each key's values with ``func``, starting from a (copied) zero value.
+
+        >>> rdd = sc.parallelize([("a", 1), ("b", 1), ("a", 1)])
+        >>> from operator import add
+        >>> sorted(rdd.foldByKey(0, add).collect())
+        [('a', 2), ('b', 1)]
+        """
+        def create(v):
+            return func(copy.deepcopy(zeroValue), v)
+
+        return self.combineByKey(create, func, func, numPartitions, partitionFunc)
+
+    def groupByKey(self, numPartitions=None, partitionFunc=portable_hash):
+        """Group the values of each key into a ResultIterable.
+
+        >>> rdd = sc.parallelize([("a", 1), ("b", 1), ("a", 1)])
+        >>> sorted(rdd.groupByKey().mapValues(len).collect())
+        [('a', 2), ('b', 1)]
+        >>> sorted(rdd.groupByKey().mapValues(list).collect())
+        [('a', [1, 1]), ('b', [1])]
+        """
+        from .dependency import GROUP
+
+        grouped = self._aggregate_by_key(GROUP, numPartitions, partitionFunc)
+        return grouped.mapValues(ResultIterable)
+
+    def groupBy(self, f, numPartitions=None, partitionFunc=portable_hash):
+        """Group elements by ``f(x)``.
+
+        >>> rdd = sc.parallelize([1, 1, 2, 3, 5, 8])
+        >>> sorted((k, sorted(v)) for k, v in rdd.groupBy(lambda x: x % 2).collect())
+        [(0, [2, 8]), (1, [1, 1, 3, 5])]
+        """
+        return self.map(lambda x: (f(x), x)).groupByKey(numPartitions, partitionFunc)
+
+    def distinct(self, numPartitions=None):
+        """The distinct elements.
+
+        >>> sorted(sc.parallelize([1, 1, 2, 3]).distinct().collect())
+        [1, 2, 3]
+        """
+        return (self.map(lambda x: (x, None))
+                .reduceByKey(lambda x, _: x, numPartitions)
+                .map(lambda x: x[0]))
+
+    def cogroup(self, other, numPartitions=None):
+        """For each key, the ResultIterables of its values in self and in other.
+
+        >>> x = sc.parallelize([("a", 1), ("b", 4)])
+        >>> y = sc.parallelize([("a", 2)])
+        >>> [(k, tuple(map(list, v))) for k, v in sorted(x.cogroup(y).collect())]
+        [('a', ([1], [2])), ('b', ([4], []))]
+        """
+        return _cogroup([self, other], numPartitions)
+
+    def groupWith(self, other, *others):
+        """cogroup with any number of other RDDs.
+
+        >>> w = sc.parallelize([("a", 5), ("b", 6)])
+        >>> x = sc.parallelize([("a", 1), ("b", 4)])
+        >>> y = sc.parallelize([("a", 2)])
+        >>> z = sc.parallelize([("b", 42)])
+        >>> [(k, tuple(map(list, v))) for k, v in sorted(w.groupWith(x, y, z).collect())]
+        [('a', ([5], [1], [2], [])), ('b', ([6], [4], [], [42]))]
+        """
+        return _cogroup([self, other, *others], None)
+
+    def join(self, other, numPartitions=None):
+        """Inner join on keys: (k, (v, w)) for every pair of matching values.
+
+        >>> x = sc.parallelize([("a", 1), ("b", 4)])
+        >>> y = sc.parallelize([("a", 2), ("a", 3)])
+        >>> sorted(x.join(y).collect())
+        [('a', (1, 2)), ('a', (1, 3))]
+        """
+        return _join(self, other, numPartitions, False, False)
+
+    def leftOuterJoin(self, other, numPartitions=None):
+        """Left outer join: keys of self without a match get (v, None).
+
+        >>> x = sc.parallelize([("a", 1), ("b", 4)])
+        >>> y = sc.parallelize([("a", 2)])
+        >>> sorted(x.leftOuterJoin(y).collect())
+        [('a', (1, 2)), ('b', (4, None))]
+        """
+        return _join(self, other, numPartitions, True, False)
+
+    def rightOuterJoin(self, other, numPartitions=None):
+        """Right outer join: keys of other without a match get (None, w).
+
+        >>> x = sc.parallelize([("a", 1), ("b", 4)])
+        >>> y = sc.parallelize([("a", 2)])
+        >>> sorted(y.rightOuterJoin(x).collect())
+        [('a', (2, 1)), ('b', (None, 4))]
+        """
+        return _join(self, other, numPartitions, False, True)
+
+    def fullOuterJoin(self, other, numPartitions=None):
+        """Full outer join: unmatched keys on either side get None for the other.
+
+        >>> x = sc.parallelize([("a", 1), ("b", 4)])
+        >>> y = sc.parallelize([("a", 2), ("c", 8)])
+        >>> sorted(x.fullOuterJoin(y).collect())
+        [('a', (1, 2)), ('b', (4, None)), ('c', (None, 8))]
+        """
+        return _join(self, other, numPartitions, True, True)
+
+    def sortByKey(self, ascending=True, numPartitions=None, keyfunc=lambda x: x):
+        """Sort (key, value) pairs by key, into range partitions (runs a sampling job).
+
+        >>> tmp = [("a", 1), ("b", 2), ("1", 3), ("d", 4), ("2", 5)]
+        >>> sc.parallelize(tmp).sortByKey().first()
+        ('1', 3)
+        >>> sc.parallelize(tmp).sortByKey(True, 1).collect()
+        [('1', 3), ('2', 5), ('a', 1), ('b', 2), ('d', 4)]
+        >>> sc.parallelize(tmp).sortByKey(True, 2).collect()
+        [('1', 3), ('2', 5), ('a', 1), ('b', 2), ('d', 4)]
+        >>> tmp2 = [("Mary", 1), ("had", 2), ("a", 3), ("little", 4), ("lamb", 5)]
+        >>> sc.parallelize(tmp2).sortByKey(True, 3, keyfunc=lambda k: k.lower()).collect()
+        [('a', 3), ('had', 2), ('lamb', 5), ('little', 4), ('Mary', 1)]
+        """
+        if numPartitions is None:
+            numPartitions = self._defaultReducePartitions()
+
+        def sort_partition(_, iterator):
+            return iter(sorted(iterator, key=lambda kv: keyfunc(kv[0]), reverse=not ascending))
+
+        if numPartitions == 1:
+            rdd = self.coalesce(1) if self.getNumPartitions() > 1 else self
+            return rdd.mapPartitionsWithIndex(sort_partition, True)
+        size = self.count()
+        if not size:
+            return self
+        fraction = min(numPartitions * 20.0 / max(size, 1), 1.0)
+        samples = self.sample(False, fraction, 1).map(lambda kv: kv[0]).collect()
+        samples = sorted(samples, key=keyfunc)
+        bounds = [keyfunc(samples[int(len(samples) * (i + 1) / numPartitions)])
+                  for i in range(numPartitions - 1)] if samples else []
+
+        def range_partition(k):
+            import bisect
+
+            p = bisect.bisect_left(bounds, keyfunc(k))
+            return p if ascending else numPartitions - 1 - p
+
+        return self.partitionBy(numPartitions, range_partition).mapPartitionsWithIndex(sort_partition, True)
+
+    def sortBy(self, keyfunc, ascending=True, numPartitions=None):
+        """Sort elements by ``keyfunc(x)``.
+
+        >>> tmp = [("a", 1), ("b", 2), ("1", 3), ("d", 4), ("2", 5)]
+        >>> sc.parallelize(tmp).sortBy(lambda x: x[0]).collect()
+        [('1', 3), ('2', 5), ('a', 1), ('b', 2), ('d', 4)]
+        >>> sc.parallelize(tmp).sortBy(lambda x: x[1]).collect()
+        [('a', 1), ('b', 2), ('1', 3), ('d', 4), ('2', 5)]
+        """
+        return self.keyBy(keyfunc).sortByKey(ascending, numPartitions).values()
+
+    # -- actions -----------------------------------------------------------------
+    def _run(self, func, partitions=None):
+        """Run ``func(split, iterator)`` on partitions; the list of results."""
+        if partitions is None:
+            partitions = range(self.getNumPartitions())
+        return self.ctx._run_job(self, func, partitions)
+
+    def collect(self):
+        """All elements, as a list on the driver.
+
+        >>> sc.parallelize([1, 2, 3], 2).collect()
+        [1, 2, 3]
+        """
+        return list(chain.from_iterable(self._run(_collect_partition)))
+
+    def count(self):
+        """The number of elements.
+
+        >>> sc.parallelize([2, 3, 4]).count()
+        3
+        """
+        return sum(self._run(_count_iter))
+
+    def reduce(self, f):
+        """Reduce the elements with an associative, commutative binary ``f``.
+
+        >>> from operator import add
+        >>> sc.parallelize([1, 2, 3, 4, 5]).reduce(add)
+        15
+        >>> sc.parallelize((2 for _ in range(10))).map(lambda x: 1).cache().reduce(add)
+        10
+        >>> sc.parallelize([]).reduce(add)
+        Traceback (most recent call last):
+            ...
+        ValueError: Can not reduce() empty RDD
+        """
+        def reduce_partition(_, iterator):
+            iterator = iter(iterator)
+            for initial in iterator:
+                return _reduce(f, iterator, initial)
+            return _EMPTY
+
+        values = [v for v in self._run(reduce_partition) if v is not _EMPTY]
+        if values:
+            return _reduce(f, values)
+        raise ValueError("Can not reduce() empty RDD")
+
+    def fold(self, zeroValue, op):
+        """Fold each partition, then the results, from a (copied) ``zeroValue``.
+
+        >>> from operator import add
+        >>> sc.parallelize([1, 2, 3, 4, 5]).fold(0, add)
+        15
+        """
+        def fold_partition(_, iterator):
+            return _reduce(op, iterator, copy.deepcopy(zeroValue))
+
+        return _reduce(op, self._run(fold_partition), zeroValue)
+
+    def aggregate(self, zeroValue, seqOp, combOp):
+        """Aggregate each partition with ``seqOp``, then the results with ``combOp``.
+
+        >>> seqOp = (lambda x, y: (x[0] + y, x[1] + 1))
+        >>> combOp = (lambda x, y: (x[0] + y[0], x[1] + y[1]))
+        >>> sc.parallelize([1, 2, 3, 4]).aggregate((0, 0), seqOp, combOp)
+        (10, 4)
+        >>> sc.parallelize([]).aggregate((0, 0), seqOp, combOp)
+        (0, 0)
+        """
+        def aggregate_partition(_, iterator):
+            return _reduce(seqOp, iterator, copy.deepcopy(zeroValue))
+
+        return _reduce(combOp, self._run(aggregate_partition), zeroValue)
+
+    def sum(self):
+        """The sum of the elements.
+
+        >>> sc.parallelize([1.0, 2.0, 3.0]).sum()
+        6.0
+        """
+        return sum(self._run(lambda _, iterator: sum(iterator, 0)), 0)
+
+    def take(self, num):
+        """The first ``num`` elements, scanning as few partitions as it can.
+
+        >>> sc.parallelize([2, 3, 4, 5, 6]).cache().take(2)
+        [2, 3]
+        >>> sc.parallelize([2, 3, 4, 5, 6]).take(10)
+        [2, 3, 4, 5, 6]
+        >>> sc.parallelize(range(100), 100).filter(lambda x: x > 90).take(3)
+        [91, 92, 93]
+        """
+        items = []
+        total = self.getNumPartitions()
+        scanned = 0
+        while len(items) < num and scanned < total:
+            to_try = 1
+            if scanned > 0:
+                if not items:
+                    to_try = scanned * 4
+                else:
+                    to_try = int(1.5 * num * scanned / len(items)) - scanned
+                    to_try = min(max(to_try, 1), scanned * 4)
+            left = num - len(items)
+
+            def take_up_to(_, iterator, left=left):
+                return list(islice(iterator, left))
+
+            parts = range(scanned, min(scanned + to_try, total))
+            for chunk in self._run(take_up_to, parts):
+                items.extend(chunk)
+            scanned += to_try
+        return items[:num]
+
+    def first(self):
+        """The first element.
+
+        >>> sc.parallelize([2, 3, 4]).first()
+        2
+        >>> sc.parallelize([]).first()
+        Traceback (most recent call last):
+            ...
+        ValueError: RDD is empty
+        """
+        rs = self.take(1)
+        if rs:
+            return rs[0]
+        raise ValueError("RDD is empty")
+
+    def isEmpty(self):
+        """True when the RDD has no element.
+
+        >>> sc.parallelize([]).isEmpty(), sc.parallelize([1]).isEmpty()
+        (True, False)
+        """
+        return self.getNumPartitions() == 0 or len(self.take(1)) == 0
+
+    def countByValue(self):
+        """How many times each distinct element occurs, as a dict.
+
+        >>> sorted(sc.parallelize([1, 2, 1, 2, 2], 2).countByValue().items())
+        [(1, 2), (2, 3)]
+        """
+        def count_partition(_, iterator):
+            counts = defaultdict(int)
+            for x in iterator:
+                counts[x] += 1
+            return counts
+
+        def merge(left, right):
+            for k, v in right.items():
+                left[k] += v
+            return left
+
+        parts = self._run(count_partition)
+        if not parts:
+            raise ValueError("Can not reduce() empty RDD")
+        return _reduce(merge, parts)
+
+    def countByKey(self):
+        """How many pairs each key has, as a dict.
+
+        >>> rdd = sc.parallelize([("a", 1), ("b", 1), ("a", 1)])
+        >>> sorted(rdd.countByKey().items())
+        [('a', 2), ('b', 1)]
+        """
+        return self.keys().countByValue()
+
+    def collectAsMap(self):
+        """The (key, value) pairs as a dict (later values win).
+
+        >>> m = sc.parallelize([(1, 2), (3, 4)]).collectAsMap()
+        >>> m[1], m[3]
+        (2, 4)
+        """
+        return dict(self.collect())
+
+    def foreach(self, f):
+        """Apply ``f`` to every element, in the workers.
+
+        >>> def f(x): print(x)
+        >>> sc.parallelize([1, 2, 3, 4, 5]).foreach(f)
+        """
+        def run(_, iterator):
+            for x in iterator:
+                f(x)
+            return None
+
+        self._run(run)
+
+    def foreachPartition(self, f):
+        """Apply ``f`` to each partition's iterator, in the workers.
+
+        >>> def f(iterator):
+        ...     for x in iterator:
+        ...         print(x)
+        >>> sc.parallelize([1, 2, 3, 4, 5]).foreachPartition(f)
+        """
+        def run(_, iterator):
+            f(iterator)
+            return None
+
+        self._run(run)
+
+    def saveAsTextFile(self, path, compressionCodecClass=None):
+        """Write one text file per partition (``part-00000``...) and ``_SUCCESS``.
+
+        Elements are written as ``str(x)`` (bytes as they are), one per line.
+        Output goes to a temporary directory renamed at commit: a failed job
+        leaves nothing at ``path``, and an existing ``path`` is refused.
+
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "out")
+        >>> sc.parallelize(["foo", "bar", "baz"], 2).saveAsTextFile(path)
+        >>> sorted(os.listdir(path))
+        ['_SUCCESS', 'part-00000', 'part-00001']
+        >>> sorted(sc.textFile(path).collect())
+        ['bar', 'baz', 'foo']
+        """
+        from . import textio
+
+        compression = _codec(compressionCodecClass)
+        path = os.path.abspath(os.path.expanduser(str(path)))
+        temp = textio.prepare_output_dir(path)
+
+        def write(split, iterator):
+            textio.write_part(temp, split, iterator, compression)
+            return None
+
+        try:
+            self._run(write)
+            textio.commit_output_dir(temp, path)
+        except BaseException:
+            textio.abort_output_dir(temp)
+            raise
+
+
+class _EmptyMarker:
+    """Stands for "this partition had nothing to reduce"; survives pickling."""
+
+    def __reduce__(self):
+        return (_empty_marker, ())
+
+
+def _empty_marker():
+    return _EMPTY
+
+
+_EMPTY = _EmptyMarker()
+
+
+def _identity(x):
+    return x
+
+
+def _identity_partition(k):
+    return k
+
+
+def _pairs(iterator):
+    """Yield (key, value) from ``iterator``, naming the first record that is not a pair."""
+    for record in iterator:
+        try:
+            k, v = record
+        except (TypeError, ValueError):
+            raise _not_a_pair(record) from None
+        yield k, v
+
+
+_CODECS = {
+    "org.apache.hadoop.io.compress.GzipCodec": "gzip",
+    "org.apache.hadoop.io.compress.DefaultCodec": "gzip",
+    "org.apache.hadoop.io.compress.BZip2Codec": "bz2",
+    "gzip": "gzip",
+    "bz2": "bz2",
+}
+
+
+def _codec(name):
+    if name is None:
+        return None
+    try:
+        return _CODECS[name]
+    except KeyError:
+        raise ValueError(f"unsupported compressionCodecClass {name!r}: use one of "
+                         f"{sorted(_CODECS)}") from None
+
+
+def _cogroup(rdds, numPartitions):
+    count = len(rdds)
+
+    def tag(i):
+        return lambda v: (i, v)
+
+    tagged = [rdd.mapValues(tag(i)) for i, rdd in enumerate(rdds)]
+    union = _reduce(lambda a, b: a.union(b), tagged)
+
+    def dispatch(seq):
+        bufs = [[] for _ in range(count)]
+        for n, v in seq:
+            bufs[n].append(v)
+        return tuple(ResultIterable(vs) for vs in bufs)
+
+    return union.groupByKey(numPartitions).mapValues(dispatch)
+
+
+def _join(left, right, numPartitions, keep_left, keep_right):
+    vs = left.mapValues(lambda v: (1, v))
+    ws = right.mapValues(lambda w: (2, w))
+
+    def dispatch(seq):
+        vbuf, wbuf = [], []
+        for n, v in seq:
+            (vbuf if n == 1 else wbuf).append(v)
+        if keep_left and not wbuf:
+            wbuf.append(None)
+        if keep_right and not vbuf:
+            vbuf.append(None)
+        return [(v, w) for v in vbuf for w in wbuf]
+
+    return vs.union(ws).groupByKey(numPartitions).flatMapValues(dispatch)
+
+
+from .lineage import PipelinedRDD  # noqa: E402  (subclasses of RDD)

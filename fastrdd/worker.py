@@ -1,0 +1,247 @@
+"""A worker process: runs the tasks of stages shipped by the driver.
+
+Protocol (one pickled tuple per message, over a private pipe pair)::
+
+    driver -> worker                         worker -> driver
+    ("stage", stage_id, blob)                ("ready", pid)
+    ("task", task_id, stage_id, split,       ("done", task_id, result, cached)
+             attempt, payloads, props)       ("failed", task_id, kind, error, traceback_text)
+    ("forget", stage_id)                     ("hb",)  every HEARTBEAT_INTERVAL s
+    ("unpersist", rdd_id)
+    ("remove_shuffle", shuffle_id)
+    ("stop",)
+
+* ``blob`` is the cloudpickled stage, sent once per worker per stage attempt:
+  ``(kind, node, extra, locations)`` where kind is "result" (extra is the
+  action's ``func(split, iterator)``) or "map" (extra is the
+  ShuffleDependency) and ``locations`` maps shuffle ids to the directory of
+  each map output.
+* A task is just its partition, plus per-task ``payloads`` for collections
+  parallelized from the driver.
+* A heartbeat thread tells the driver the process is alive while a long task
+  runs; if the driver goes away, the next send fails and the worker exits,
+  so no worker outlives its driver.
+
+State kept here: ``stages`` (blobs by stage id, dropped on "forget"),
+``store`` (cached partitions, the ``_core`` block store) and ``directory``
+(this worker's shuffle files, removed by the driver when the worker dies).
+"""
+import argparse
+import ctypes
+import os
+import pickle
+import signal
+import sys
+import threading
+import time
+import traceback
+from multiprocessing.connection import Connection
+
+from ._impl import blockstore
+from .errors import FetchFailedError
+from .serializers import dumps_records
+from .shuffle import aggregate_map_side, read_reduce_input, shuffle_file_prefix, write_map_output
+from .taskcontext import TaskContext
+
+#: Seconds between heartbeats.  The driver declares a worker lost after
+#: ``fastrdd.worker.timeout`` seconds of silence (default 60), so a busy
+#: task never looks hung while a stopped or wedged process does.
+HEARTBEAT_INTERVAL = 1.0
+
+
+def encode_result(value):
+    """Action results: lists as record frames (fast path), anything else pickled."""
+    if type(value) is list:
+        return ("L", dumps_records(value))
+    return ("P", pickle.dumps(value, protocol=5))
+
+
+def decode_result(encoded):
+    from .serializers import loads_records
+
+    tag, data = encoded
+    return loads_records(data) if tag == "L" else pickle.loads(data)
+
+
+def estimate_size(records):
+    """Rough bytes of a cached partition, from a sample of its records."""
+    n = len(records)
+    if n == 0:
+        return sys.getsizeof(records)
+    step = max(1, n // 64)
+    sample = records[::step]
+    per = sum(sys.getsizeof(r) for r in sample) / len(sample)
+    return int(sys.getsizeof(records) + per * n)
+
+
+class TaskRuntime:
+    """Services a node tree uses while computing one task's partition."""
+
+    def __init__(self, worker, payloads, locations):
+        self.worker = worker
+        self.payloads = payloads
+        self.locations = locations
+        #: (rdd_id, split) blocks this task added to the store
+        self.cached = []
+
+    def payload(self, rdd_id):
+        return self.payloads.get(rdd_id) if self.payloads else None
+
+    def read_shuffle(self, shuffle_id, reduce_id, num_reduces):
+        return read_reduce_input(shuffle_id, reduce_id, num_reduces, self.locations[shuffle_id])
+
+    def get_or_compute(self, node, split):
+        key = ("rdd", node.rdd_id, split)
+        store = self.worker.store
+        records = store.get(key)
+        if records is None:
+            records = list(node.compute(split, self))
+            store.put(key, records, estimate_size(records))
+            if key in store:
+                self.cached.append((node.rdd_id, split))
+        return iter(records)
+
+
+class Worker:
+    """The worker's state machine; ``send`` is its only way out."""
+
+    def __init__(self, send, directory, worker_id):
+        self.send = send
+        self.directory = directory
+        self.worker_id = worker_id
+        self.stages = {}
+        self.store = blockstore.BlockStore()
+        self.running = True
+
+    def handle(self, msg):
+        op = msg[0]
+        if op == "task":
+            self.run_task(*msg[1:])
+        elif op == "stage":
+            _, stage_id, blob = msg
+            self.stages[stage_id] = blob
+        elif op == "forget":
+            self.stages.pop(msg[1], None)
+        elif op == "unpersist":
+            rdd_id = msg[1]
+            self.store.remove_where(lambda key: key[0] == "rdd" and key[1] == rdd_id)
+        elif op == "remove_shuffle":
+            self.remove_shuffle(msg[1])
+        elif op == "stop":
+            self.running = False
+        else:
+            raise ValueError(f"unknown message {op!r} from driver")
+
+    def stage(self, stage_id):
+        stage = self.stages[stage_id]
+        if isinstance(stage, bytes):
+            stage = self.stages[stage_id] = pickle.loads(stage)
+        return stage
+
+    def run_task(self, task_id, stage_id, split, attempt, payloads, props):
+        runtime = None
+        try:
+            kind, node, extra, locations = self.stage(stage_id)
+            runtime = TaskRuntime(self, payloads, locations)
+            TaskContext._set(TaskContext(stage_id, split, attempt, task_id, props))
+            records = node.iterator(split, runtime)
+            if kind == "result":
+                result = encode_result(extra(split, records))
+            else:
+                buckets = aggregate_map_side(records, extra)
+                result = write_map_output(self.directory, extra, split, buckets)
+        except FetchFailedError as e:
+            self.send(("failed", task_id, "fetch", (e.shuffle_id, e.map_id), str(e)))
+        except BaseException as e:  # the user's error, reported whole
+            if isinstance(e, (SystemExit, KeyboardInterrupt)) and not self.running:
+                raise
+            self.send(("failed", task_id, "error", dump_exception(e), traceback.format_exc()))
+        else:
+            self.send(("done", task_id, result, runtime.cached))
+        finally:
+            TaskContext._set(None)
+
+    def remove_shuffle(self, shuffle_id):
+        prefix = shuffle_file_prefix(shuffle_id)
+        try:
+            names = os.listdir(self.directory)
+        except FileNotFoundError:
+            return
+        for name in names:
+            if name.startswith(prefix):
+                try:
+                    os.unlink(os.path.join(self.directory, name))
+                except FileNotFoundError:
+                    pass
+
+
+def dump_exception(exc):
+    """Pickle an exception for the driver, or a stand-in naming its type."""
+    import cloudpickle
+
+    from .errors import TaskError
+
+    try:
+        data = cloudpickle.dumps(exc, protocol=5)
+        pickle.loads(data)  # some exceptions pickle but cannot be rebuilt
+        return data
+    except Exception:
+        return pickle.dumps(TaskError(type(exc).__qualname__, str(exc)), protocol=5)
+
+
+def _die_with_parent():
+    """Ask Linux to kill this process when the driver dies (best effort)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="fastrdd local worker (started by the driver)")
+    parser.add_argument("--fd-in", type=int, required=True)
+    parser.add_argument("--fd-out", type=int, required=True)
+    parser.add_argument("--worker-id", type=int, required=True)
+    parser.add_argument("--dir", required=True)
+    parser.add_argument("--driver-pid", type=int, default=0)
+    args = parser.parse_args(argv)
+    _die_with_parent()
+    if args.driver_pid and os.getppid() != args.driver_pid:
+        return 1  # the driver died before we could ask to die with it
+    conn_in = Connection(args.fd_in, writable=False)
+    conn_out = Connection(args.fd_out, readable=False)
+    lock = threading.Lock()
+
+    def send(msg):
+        data = pickle.dumps(msg, protocol=5)
+        with lock:
+            conn_out.send_bytes(data)
+
+    def heartbeat():
+        while True:
+            time.sleep(HEARTBEAT_INTERVAL)
+            try:
+                send(("hb",))
+            except OSError:
+                os._exit(3)  # the driver is gone: do not outlive it
+
+    os.makedirs(args.dir, exist_ok=True)
+    worker = Worker(send, args.dir, args.worker_id)
+    threading.Thread(target=heartbeat, name="fastrdd-heartbeat", daemon=True).start()
+    send(("ready", os.getpid()))
+    while worker.running:
+        try:
+            data = conn_in.recv_bytes()
+        except (EOFError, OSError):
+            break
+        worker.handle(pickle.loads(data))
+    return 0
+
+
+if __name__ == "__main__":
+    # A stray Ctrl-C in the terminal goes to the whole process group; the
+    # driver decides what to cancel, so workers ignore it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(main())
