@@ -2,16 +2,37 @@
 
 Change ``from pyspark import SparkContext`` to ``from fastrdd import
 SparkContext`` and PySpark RDD programs run on all cores of this machine.
+
+The public names are imported on first use (PEP 562), so that a worker
+process, which imports ``fastrdd.worker``, starts without loading the
+driver-side API.
 """
+import importlib
+
 __version__ = "0.1.0"
 
-from .conf import SparkConf
-from .context import SparkContext
-from .partitioner import Partitioner, portable_hash
-from .rdd import RDD
-from .resultiterable import ResultIterable
-from .storagelevel import StorageLevel
-from .taskcontext import TaskContext
+_PUBLIC = {
+    "SparkConf": "conf",
+    "SparkContext": "context",
+    "RDD": "rdd",
+    "Partitioner": "partitioner",
+    "portable_hash": "partitioner",
+    "ResultIterable": "resultiterable",
+    "StorageLevel": "storagelevel",
+    "TaskContext": "taskcontext",
+}
 
-__all__ = ["SparkConf", "SparkContext", "RDD", "Partitioner", "portable_hash", "ResultIterable",
-           "StorageLevel", "TaskContext", "__version__"]
+__all__ = sorted(_PUBLIC) + ["__version__"]
+
+
+def __getattr__(name):
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fastrdd' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

@@ -53,7 +53,7 @@ class ParallelCollectionRDD(RDD):
         if self._encoded is None:
             self._encoded = [dumps_records(s) if s else b"" for s in self._slices]
             self._slices = None
-        out[self._id] = self._encoded[split]
+        out[(self._id, split)] = self._encoded[split]
         return out
 
 

@@ -47,7 +47,7 @@ class ParallelNode(Node):
     __slots__ = ()
 
     def compute(self, split, runtime):
-        data = runtime.payload(self.rdd_id)
+        data = runtime.payload(self.rdd_id, split)
         return iter(loads_records(data)) if data else iter(())
 
 

@@ -105,7 +105,7 @@ class RDD:
         raise NotImplementedError
 
     def _task_payloads(self, split, out=None):
-        """{rdd id: bytes} of driver-side data that task ``split`` needs."""
+        """{(rdd id, split): bytes} of driver-side data that task ``split`` needs."""
         out = {} if out is None else out
         for parent, parent_split in self._parent_splits(split):
             parent._task_payloads(parent_split, out)

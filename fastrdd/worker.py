@@ -84,8 +84,8 @@ class TaskRuntime:
         #: (rdd_id, split) blocks this task added to the store
         self.cached = []
 
-    def payload(self, rdd_id):
-        return self.payloads.get(rdd_id) if self.payloads else None
+    def payload(self, rdd_id, split):
+        return self.payloads.get((rdd_id, split)) if self.payloads else None
 
     def read_shuffle(self, shuffle_id, reduce_id, num_reduces):
         return read_reduce_input(shuffle_id, reduce_id, num_reduces, self.locations[shuffle_id])

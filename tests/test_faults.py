@@ -1,0 +1,162 @@
+"""Fault tolerance with real worker processes: kills, crashes, hangs, user errors."""
+import os
+import signal
+import traceback
+
+import pytest
+
+from fastrdd import TaskContext
+
+
+def die_once(flag, how):
+    """A map function that kills its own worker the first time it sees 5."""
+    def f(x):
+        if x == 5 and not os.path.exists(flag):
+            open(flag, "w").close()
+            if how == "sigkill":
+                os.kill(os.getpid(), signal.SIGKILL)
+            elif how == "exit":
+                os._exit(7)
+            elif how == "segfault":
+                import ctypes
+
+                ctypes.string_at(0)
+            elif how == "hang":
+                os.kill(os.getpid(), signal.SIGSTOP)
+        return x
+    return f
+
+
+@pytest.mark.parametrize("how", ["sigkill", "exit", "segfault"])
+def test_dead_worker_is_replaced_and_tasks_retried(fresh, tmp_path, how):
+    sc = fresh("local[2]")
+    pids = {h.proc.pid for h in sc._backend.workers.values()}
+    rdd = sc.parallelize(range(20), 5).map(die_once(str(tmp_path / "flag"), how))
+    assert rdd.sum() == sum(range(20))
+    assert len(sc._backend.workers) == 2
+    assert {h.proc.pid for h in sc._backend.workers.values()} != pids
+    assert sc.parallelize(range(10), 4).count() == 10
+
+
+def test_hung_worker_times_out_and_is_replaced(fresh, tmp_path):
+    sc = fresh("local[2]", fastrdd_worker_timeout="3")
+    rdd = sc.parallelize(range(20), 5).map(die_once(str(tmp_path / "flag"), "hang"))
+    assert rdd.collect() == list(range(20))
+
+
+def marker_map(directory):
+    """Identity that leaves one file per computed partition (to count recomputation)."""
+    def f(split, iterator):
+        open(os.path.join(directory, f"{split}-{os.getpid()}-{os.urandom(4).hex()}"), "w").close()
+        return iterator
+    return f
+
+
+def test_lost_cached_partitions_are_recomputed_only(fresh, tmp_path):
+    sc = fresh("local[2]")
+    rdd = sc.parallelize(range(40), 8).mapPartitionsWithIndex(marker_map(str(tmp_path))).cache()
+    assert rdd.count() == 40
+    assert len(os.listdir(tmp_path)) == 8
+    assert rdd.count() == 40
+    assert len(os.listdir(tmp_path)) == 8  # served from cache
+    victim = next(iter(sc._backend.workers.values()))
+    held = [k for k, w in sc._scheduler.cache_locs.items() if w == victim.wid]
+    assert held
+    os.kill(victim.proc.pid, signal.SIGKILL)
+    victim.proc.wait()
+    assert sorted(rdd.collect()) == list(range(40))
+    assert len(os.listdir(tmp_path)) == 8 + len(held)
+
+
+def test_lost_map_outputs_are_recomputed_only(fresh, tmp_path):
+    sc = fresh("local[2]")
+    pairs = sc.parallelize([(i % 7, i) for i in range(70)], 6)
+    summed = pairs.mapPartitionsWithIndex(marker_map(str(tmp_path))).reduceByKey(lambda a, b: a + b, 3)
+    expected = sorted(summed.collect())
+    assert len(os.listdir(tmp_path)) == 6
+    stages = sc._scheduler.stage_count
+    assert sorted(summed.mapValues(lambda v: v).collect()) == expected
+    assert sc._scheduler.stage_count == stages + 1  # map stage skipped
+    victim = next(iter(sc._backend.workers.values()))
+    lost = sum(w == victim.wid for w in sc._scheduler.map_outputs[summed._shuffle_dep.shuffle_id])
+    os.kill(victim.proc.pid, signal.SIGKILL)
+    victim.proc.wait()
+    assert sorted(summed.collect()) == expected
+    assert len(os.listdir(tmp_path)) == 6 + lost
+
+
+def test_worker_dying_in_reduce_stage_gives_exact_result(fresh, tmp_path):
+    sc = fresh("local[2]")
+    data = [(i % 11, 1) for i in range(500)]
+    counts = sc.parallelize(data, 8).reduceByKey(lambda a, b: a + b, 4)
+    flag = str(tmp_path / "flag")
+
+    def die_in_reduce(kv):
+        if kv[0] == 5 and not os.path.exists(flag):
+            open(flag, "w").close()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return kv
+
+    assert sorted(counts.map(die_in_reduce).collect()) == sorted(
+        (k, sum(1 for x, _ in data if x == k)) for k in range(11))
+    assert os.path.exists(flag)
+
+
+def failing(x):
+    if x == 3:
+        raise ZeroDivisionError("the user's own failure")  # LINE-MARK
+    return x
+
+
+def test_user_exception_keeps_type_message_and_worker_traceback(fresh):
+    sc = fresh("local[2]")
+    with pytest.raises(ZeroDivisionError, match="the user's own failure") as info:
+        sc.parallelize(range(6), 3).map(failing).collect()
+    cause = info.value.__cause__
+    text = str(cause)
+    with open(__file__) as source:
+        line = next(i for i, l in enumerate(source, 1) if "LINE-MARK" in l)
+    assert f'{__file__}", line {line}' in text and "in failing" in text
+    assert "task" in "".join(traceback.format_exception(info.value))
+    # the context stays usable
+    assert sc.parallelize(range(6), 3).count() == 6
+
+
+def test_task_retried_up_to_max_failures(fresh):
+    sc = fresh("local[2,3]")
+
+    def flaky(x):
+        if TaskContext.get().attemptNumber() < 2:
+            raise RuntimeError("transient")
+        return x
+
+    assert sc.parallelize(range(4), 2).map(flaky).collect() == [0, 1, 2, 3]
+
+    def always(x):
+        raise KeyError("permanent")
+
+    with pytest.raises(KeyError, match="permanent") as info:
+        sc.parallelize([1], 1).map(always).collect()
+    assert "failed 3 time(s)" in "".join(traceback.format_exception(info.value))
+
+
+def test_unpicklable_exception_still_reported(fresh):
+    sc = fresh("local[1]")
+
+    class Weird(Exception):
+        def __init__(self, a, b):
+            super().__init__(a)
+            self.lock = __import__("threading").Lock()
+
+    def boom(x):
+        raise Weird("weird failure", 2)
+
+    with pytest.raises(Exception, match="weird failure"):
+        sc.parallelize([1]).map(boom).collect()
+
+
+def test_task_context_inside_and_outside_tasks(sc):
+    assert TaskContext.get() is None
+    info = sc.parallelize(range(4), 4).map(
+        lambda x: (TaskContext.get().partitionId(), TaskContext.get().attemptNumber())).collect()
+    assert info == [(0, 0), (1, 0), (2, 0), (3, 0)]
