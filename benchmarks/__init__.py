@@ -1,0 +1,1 @@
+"""fastrdd's benchmarks: micro (pytest-benchmark) and macro (python -m benchmarks.X)."""

@@ -1,0 +1,1 @@
+"""Benchmarks run as pytest-benchmark functions; CI runs them once with --benchmark-disable."""

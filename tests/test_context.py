@@ -1,0 +1,87 @@
+"""SparkContext lifecycle, masters, parallelize slicing, and clean shutdown."""
+import glob
+import os
+import tempfile
+
+import pytest
+
+from fastrdd import SparkConf, SparkContext
+from fastrdd.context import parse_master
+
+
+def children_of(pid):
+    kids = []
+    for status in glob.glob("/proc/[0-9]*/status"):
+        try:
+            with open(status) as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+        except OSError:
+            continue
+        if int(fields.get("PPid", "0").strip()) == pid:
+            kids.append(int(status.split("/")[2]))
+    return kids
+
+
+def fastrdd_dirs():
+    return set(glob.glob("/dev/shm/fastrdd-*") + glob.glob(os.path.join(tempfile.gettempdir(), "fastrdd-*")))
+
+
+@pytest.mark.parametrize("master,expected", [
+    ("local", (1, 1)), ("local[3]", (3, 1)), ("local[*]", (os.cpu_count(), 1)),
+    ("local[2,4]", (2, 4)), ("local[*, 2]", (os.cpu_count(), 2)),
+])
+def test_master_urls(master, expected):
+    assert parse_master(master) == expected
+
+
+def test_stop_leaves_no_processes_and_no_files(fresh):
+    before_dirs = fastrdd_dirs()
+    before_kids = set(children_of(os.getpid()))
+    sc = fresh("local[2]")
+    rdd = sc.parallelize([(i % 5, i) for i in range(100)], 4).reduceByKey(lambda a, b: a + b).cache()
+    assert rdd.count() == 5
+    assert len(set(children_of(os.getpid())) - before_kids) == 2
+    assert fastrdd_dirs() - before_dirs
+    sc.stop()
+    assert set(children_of(os.getpid())) - before_kids == set()
+    assert fastrdd_dirs() - before_dirs == set()
+    sc.stop()  # idempotent
+
+
+def test_context_manager_and_use_after_stop(fresh):
+    from fastrdd.errors import ContextError
+
+    with fresh("local[1]") as sc:
+        assert sc.parallelize([1, 2]).count() == 2
+    with pytest.raises(ContextError, match="stopped"):
+        sc.parallelize([1])
+    again = SparkContext.getOrCreate(SparkConf().setMaster("local[1]"))
+    assert again is not sc and again.defaultParallelism == 1
+    again.stop()
+
+
+def test_conf_and_default_parallelism(fresh):
+    sc = fresh("local[2]", spark_default_parallelism="5")
+    assert sc.defaultParallelism == 5
+    assert sc.parallelize(range(10)).getNumPartitions() == 5
+    assert sc.parallelize([(1, 1)], 2).reduceByKey(lambda a, b: a).getNumPartitions() == 5
+    conf = sc.getConf()
+    assert conf.get("spark.master") == "local[2]" and conf.contains("spark.app.name")
+    assert SparkConf().setAll([("a", 1), ("b", 2)]).getAll() == [("a", "1"), ("b", "2")]
+
+
+def test_parallelize_slicing_like_pyspark(sc):
+    assert sc.parallelize(range(10), 3).glom().collect() == [[0, 1, 2], [3, 4, 5], [6, 7, 8, 9]]
+    assert sc.parallelize(list(range(10)), 3).glom().collect() == [[0, 1, 2], [3, 4, 5], [6, 7, 8, 9]]
+    assert sc.parallelize(range(0, 6, 2), 5).glom().collect() == [[], [0], [], [2], [4]]
+    assert sc.parallelize([1, 2, 3, 4, 5], 3).glom().collect() == [[1], [2, 3], [4, 5]]
+    assert sc.parallelize("abc", 2).collect() == ["a", "b", "c"]
+    assert sc.range(3, 10, 3).collect() == [3, 6, 9]
+    assert sc.parallelize(range(10 ** 12), 4).take(2) == [0, 1]  # ranges stay lazy
+    assert sc.emptyRDD().getNumPartitions() == 0
+    assert sc.union([sc.range(2), sc.range(2, 4)]).collect() == [0, 1, 2, 3]
+
+
+def test_run_job_on_some_partitions(sc):
+    rdd = sc.parallelize(range(6), 3)
+    assert sc.runJob(rdd, lambda it: [sum(it)], [2, 0]) == [9, 1]

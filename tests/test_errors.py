@@ -1,0 +1,61 @@
+"""Bad input gets a clear error that names the problem."""
+import threading
+
+import pytest
+
+from fastrdd.errors import ClosureError
+
+
+def test_closure_capturing_a_lock_names_the_variable(sc):
+    lock = threading.Lock()
+
+    def uses_lock(x):
+        with lock:
+            return x
+
+    with pytest.raises(ClosureError) as info:
+        sc.parallelize([1, 2]).map(uses_lock).collect()
+    message = str(info.value)
+    assert "'lock'" in message and "_thread.lock" in message and "uses_lock" in message
+    assert "test_errors.py" in message
+    assert sc.parallelize([1, 2]).count() == 2
+
+
+def test_spark_context_in_closure_is_refused(sc):
+    with pytest.raises(ClosureError, match="SparkContext.*only be used on the driver"):
+        sc.parallelize([1]).map(lambda x: sc.parallelize([x]).count()).collect()
+
+
+def test_rdd_in_closure_is_refused(sc):
+    other = sc.parallelize([1, 2])
+    with pytest.raises(ClosureError, match="RDD was captured"):
+        sc.parallelize([1]).map(lambda x: other.count() * x).collect()
+
+
+def test_pair_operator_on_non_pairs_names_the_record(sc):
+    with pytest.raises(TypeError, match="expected \\(key, value\\) pairs.*'abc'"):
+        sc.parallelize(["abc", "de"], 1).reduceByKey(lambda a, b: a + b).collect()
+    with pytest.raises(TypeError, match="expected \\(key, value\\) pairs.*42"):
+        sc.parallelize([42]).mapValues(str).collect()
+    with pytest.raises(TypeError, match="expected \\(key, value\\) pairs.*7"):
+        sc.parallelize([7]).groupByKey().collect()
+
+
+def test_missing_input_path_is_named_at_the_action(sc, tmp_path):
+    missing = tmp_path / "nope.txt"
+    rdd = sc.textFile(str(missing))  # lazy: no error yet
+    with pytest.raises(FileNotFoundError, match="Input path does not exist: .*nope.txt"):
+        rdd.count()
+
+
+def test_bad_master_and_second_context(fresh):
+    from fastrdd import SparkContext
+    from fastrdd.errors import ContextError
+
+    sc = fresh("local[1]")
+    with pytest.raises(ContextError, match="Cannot run multiple SparkContexts"):
+        SparkContext("local[1]", "second")
+    assert SparkContext.getOrCreate() is sc
+    with pytest.raises(ValueError, match="Could not parse master URL 'yarn'"):
+        from fastrdd.context import parse_master
+        parse_master("yarn")
