@@ -78,6 +78,7 @@ class DAGScheduler:
         """``func(split, iterator)`` on each partition; the list of its results."""
         with self.lock:
             self._release_shuffles()
+            self._reap()
             parts = list(partitions)
             results = {}
             while True:
@@ -135,9 +136,14 @@ class DAGScheduler:
         stage_id = next(self._stage_ids)
         self.stage_count += 1
         node, members = self._build(rdd)
-        shuffle_ids = [r._shuffle_dep.shuffle_id for r in members if r._shuffle_dep is not None]
-        locations = {sid: [self.backend.location(w) for w in self.map_outputs[sid]]
-                     for sid in shuffle_ids}
+        deps = [r._shuffle_dep for r in members if r._shuffle_dep is not None]
+        shuffle_ids = [dep.shuffle_id for dep in deps]
+        # None marks an output not (or no longer) there: a task that needs it
+        # reports a fetch failure and the map stage runs again
+        locations = {dep.shuffle_id: [
+            None if w is None else self.backend.location(w)
+            for w in self.map_outputs.setdefault(dep.shuffle_id, [None] * dep.num_maps)]
+            for dep in deps}
         blob = dumps_stage((kind, node, extra, locations))
         has_payload = any(r._has_payload for r in members)
         has_cache = any(r.is_cached for r in members)
@@ -186,6 +192,21 @@ class DAGScheduler:
                 del self.cache_locs[key]
             for wid in list(self.backend.workers):
                 self.backend.send(wid, ("unpersist", rdd_id))
+
+    def _reap(self):
+        """Before a job: replace workers that died while idle, drop stale replies."""
+        for event in self.backend.poll(0):
+            if event[0] == "lost":
+                self._forget_worker(event[1])
+                self.backend.replace(event[1])
+            else:
+                wid, msg = event[1], event[2]
+                handle = self.backend.workers.get(wid)
+                if handle is not None and handle.running == msg[1]:
+                    handle.running = None
+                if msg[0] == "done":
+                    for key in msg[3]:
+                        self.cache_locs[tuple(key)] = wid
 
     def _release_shuffles(self):
         while self.released_shuffles:

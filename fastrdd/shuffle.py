@@ -103,6 +103,8 @@ def read_reduce_input(shuffle_id, reduce_id, num_reduces, locations):
     ``locations[m]`` is the directory holding map output ``m``.
     """
     for map_id, directory in enumerate(locations):
+        if directory is None:
+            raise FetchFailedError(shuffle_id, map_id, "its worker was lost")
         path = map_output_path(directory, shuffle_id, map_id)
         try:
             fd = os.open(path, os.O_RDONLY)

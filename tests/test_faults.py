@@ -160,3 +160,14 @@ def test_task_context_inside_and_outside_tasks(sc):
     info = sc.parallelize(range(4), 4).map(
         lambda x: (TaskContext.get().partitionId(), TaskContext.get().attemptNumber())).collect()
     assert info == [(0, 0), (1, 0), (2, 0), (3, 0)]
+
+
+def test_cached_shuffle_output_lost_with_its_map_outputs(fresh):
+    """A cached reduce-side RDD whose worker dies while idle: recomputed through the shuffle."""
+    sc = fresh("local[2]")
+    totals = sc.parallelize([(i % 5, 1) for i in range(100)], 4).reduceByKey(lambda a, b: a + b, 4).cache()
+    expected = sorted(totals.collect())
+    for handle in list(sc._backend.workers.values()):
+        os.kill(handle.proc.pid, signal.SIGKILL)
+        handle.proc.wait()
+    assert sorted(totals.map(lambda kv: kv).collect()) == expected
