@@ -1,0 +1,662 @@
+"""Tests of ``fastrdd._shuffle``: both twins, one suite.
+
+Tests taking ``impl`` run against the compiled module and against the
+pure-Python twin, comparing with plain-Python reference functions written
+here (lists, ``setdefault``, no cleverness).  ``fastrdd._shuffle_py`` is
+the specification, so the tests taking ``compiled`` check with Hypothesis
+that the compiled module returns exactly what the twin returns, errors
+included.  ``test_*_across_processes`` check what partitioning depends on
+most: workers started with different ``PYTHONHASHSEED`` values agree.
+"""
+import collections
+import datetime
+import decimal
+import fractions
+import json
+import os
+import pickle
+import subprocess
+import sys
+import zlib
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+COMPILED = "fastrdd._shuffle"
+TWIN = "fastrdd._shuffle_py"
+
+#: Hypothesis examples per property: the machine is shared, and each
+#: example already covers many keys.
+EXAMPLES = 150
+
+UTC = datetime.timezone.utc
+M64 = (1 << 64) - 1
+
+
+@pytest.fixture(scope="module", params=["compiled", "pure"])
+def impl(request):
+    """The module under test; the compiled param fails if it is not built."""
+    from fastrdd._impl import SHUFFLE_API, load, want_pure
+
+    pure = request.param == "pure"
+    module = load(COMPILED, TWIN, SHUFFLE_API, pure=pure)
+    if not pure and module.__name__ != COMPILED:
+        if want_pure():
+            pytest.skip("FASTRDD_PUREPYTHON is set and the compiled shuffle is not built")
+        pytest.fail(
+            f"{COMPILED} is not built; run `cythonize -i -3 fastrdd/_shuffle.pyx` "
+            "(or set FASTRDD_PUREPYTHON=1 to test the twin only)"
+        )
+    return module
+
+
+@pytest.fixture(scope="module")
+def twin():
+    """The specification."""
+    from fastrdd._impl import SHUFFLE_API, load
+
+    return load(COMPILED, TWIN, SHUFFLE_API, pure=True)
+
+
+@pytest.fixture(scope="module")
+def compiled(twin):
+    """The compiled module, for comparing against the twin."""
+    from fastrdd._impl import SHUFFLE_API, load, want_pure
+
+    module = load(COMPILED, TWIN, SHUFFLE_API, pure=False)
+    if module is twin:
+        if want_pure():
+            pytest.skip("FASTRDD_PUREPYTHON is set and the compiled shuffle is not built")
+        pytest.fail(f"{COMPILED} is not built; run `cythonize -i -3 fastrdd/_shuffle.pyx`")
+    return module
+
+
+def outcome(func, *args):
+    """What a call returns, or the type and message of what it raises."""
+    try:
+        return ("ok", func(*args))
+    except Exception as e:  # noqa: BLE001 - the exception is the result
+        return ("raised", type(e), str(e))
+
+
+# -- strategies ----------------------------------------------------------------
+
+alphabet = st.one_of(
+    st.characters(),
+    st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF),  # lone surrogates
+    st.sampled_from("aZ0 é€日😀"),
+)
+timezones = st.none() | st.just(UTC) | st.builds(
+    datetime.timezone,
+    st.timedeltas(min_value=datetime.timedelta(hours=-23), max_value=datetime.timedelta(hours=23)),
+)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=-(2**200), max_value=2**200),
+    st.floats(),  # NaN, infinities and -0.0 included
+    st.text(alphabet, max_size=40),
+    st.binary(max_size=40),
+    st.complex_numbers(),
+    st.decimals(allow_nan=False),
+    st.just(decimal.Decimal("NaN")),
+    st.fractions(),
+    st.dates(),
+    st.datetimes(timezones=timezones),
+    st.times(timezones=timezones),
+    st.timedeltas(),
+)
+keys = st.recursive(
+    scalars,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4).map(tuple),
+        st.frozensets(children, max_size=4),
+    ),
+    max_leaves=12,
+)
+#: Keys of a few hundred distinct values, so that random records repeat keys.
+small_keys = st.one_of(
+    st.integers(-20, 20),
+    st.sampled_from([0.0, -0.0, 1.0, 2.5, True, False, None]),
+    st.text("abc", max_size=2),
+    st.tuples(st.integers(0, 3), st.text("ab", max_size=1)),
+)
+records = st.lists(st.tuples(small_keys, st.integers()), max_size=60)
+
+
+def equal_variant(key):
+    """A key that compares equal to ``key`` but is built differently."""
+    if isinstance(key, bool):
+        return int(key)
+    if isinstance(key, int):
+        f = float(key) if abs(key) < 2**60 else None
+        return f if f is not None and f == key else decimal.Decimal(key)
+    if isinstance(key, float):
+        return fractions.Fraction(key) if key == key and abs(key) != float("inf") else key
+    if isinstance(key, str):
+        return _Str(key)
+    if isinstance(key, bytes):
+        return memoryview(key)
+    if isinstance(key, tuple):
+        items = [equal_variant(k) for k in key]
+        return _Pair(*items) if len(items) == 2 else tuple(items)
+    if isinstance(key, frozenset):
+        return frozenset(equal_variant(k) for k in key)
+    return key
+
+
+class _Str(str):
+    pass
+
+
+_Pair = collections.namedtuple("_Pair", "first second")
+
+
+# -- portable_hash: the rules --------------------------------------------------
+
+
+def oracle_bytes_hash(b):
+    """The module docstring's formula, computed independently of both twins."""
+    y = (((len(b) << 32) | zlib.crc32(b)) * 0x9E3779B97F4A7C15) & M64
+    y ^= y >> 32
+    return y - (1 << 64) if y >> 63 else y
+
+
+def test_numbers_hash_like_python(impl):
+    for k in [0, 1, -1, 7, 2**61, -(2**61) + 5, 10**40, 1.5, -0.0, float("inf"),
+              complex(1, 2), decimal.Decimal("2.5"), fractions.Fraction(3, 7)]:
+        assert impl.portable_hash(k) == hash(k), k
+
+
+def test_int_keys_go_to_k_mod_n_like_pyspark(impl):
+    n = 7
+    buckets = impl.bucket_pairs([(k, None) for k in range(-50, 50) if k != -1], n)
+    for b, bucket in enumerate(buckets):
+        assert all(k % n == b for k, _ in bucket)
+
+
+@pytest.mark.parametrize(
+    "group",
+    [
+        [1, 1.0, True, decimal.Decimal(1), fractions.Fraction(1), complex(1, 0)],
+        [0, 0.0, -0.0, False, decimal.Decimal("-0"), complex(0, 0)],
+        [(1, "a"), (1.0, "a"), (True, _Str("a")), _Pair(1, "a")],
+        [((1, 2.0), frozenset({3})), ((1.0, 2), frozenset({3.0}))],
+        [frozenset({1, "a", (2, 3)}), frozenset({"a", 1.0, (2.0, 3)})],
+        [b"raw", memoryview(b"raw")],
+        ["text", _Str("text")],
+        [datetime.datetime(2024, 1, 1, 12, tzinfo=UTC),
+         datetime.datetime(2024, 1, 1, 14, tzinfo=datetime.timezone(datetime.timedelta(hours=2)))],
+        [datetime.datetime(2024, 3, 1, 1, 30), datetime.datetime(2024, 3, 1, 1, 30, fold=1)],
+    ],
+)
+def test_equal_keys_hash_equal(impl, group):
+    assert all(k == group[0] for k in group)
+    assert len({impl.portable_hash(k) for k in group}) == 1
+
+
+def test_str_and_bytes_follow_the_documented_formula(impl):
+    for s in ["", "a", "spark", "key_000123", "é", "日本語", "😀", "x" * 1000, "\ud800", "a\udfffb"]:
+        b = s.encode("utf-8", "surrogatepass")
+        assert impl.portable_hash(s) == oracle_bytes_hash(b), s
+        assert impl.portable_hash(b) == oracle_bytes_hash(b), s
+    big = bytes(range(256)) * 300  # long enough for the compiled twin to drop the GIL
+    assert impl.portable_hash(big) == oracle_bytes_hash(big)
+
+
+def test_hashes_fit_in_signed_64_bits(impl):
+    for k in ["spark", b"x" * 9, ("a", 1, None), frozenset({"a", 2}), 10**100,
+              datetime.date(2024, 2, 29)]:
+        assert -(2**63) <= impl.portable_hash(k) < 2**63
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: float("nan"), lambda: decimal.Decimal("NaN"), lambda: complex(1, float("nan"))],
+    ids=["float", "decimal", "complex"],
+)
+def test_nan_keys_hash_deterministically(impl, make):
+    # Since Python 3.10 hash(nan) is the object's address.
+    assert impl.portable_hash(make()) == impl.portable_hash(make())
+
+
+def test_tuples_are_order_sensitive_and_frozensets_are_not(impl):
+    h = impl.portable_hash
+    assert h((1, 2)) != h((2, 1))
+    assert h(("a", "b")) != h(("b", "a"))
+    assert h(frozenset(["a", "b", 3])) == h(frozenset([3, "b", "a"]))
+    assert h(()) != h((None,)) != h(((),))
+
+
+@pytest.mark.parametrize(
+    ("key", "error"),
+    [([1], TypeError), ({1: 2}, TypeError), ({1}, TypeError), (bytearray(b"x"), TypeError),
+     ((1, [2]), TypeError), ((1, ("a", {2})), TypeError),
+     (decimal.Decimal("sNaN"), TypeError), (memoryview(bytearray(b"x")), ValueError)],
+    ids=["list", "dict", "set", "bytearray", "tuple-with-list", "tuple-with-set",
+         "sNaN", "writable-view"],
+)
+def test_unhashable_keys_raise_like_a_dict(impl, twin, key, error):
+    with pytest.raises(error):
+        dict.fromkeys([key])  # the behaviour to match
+    with pytest.raises(error):
+        impl.portable_hash(key)
+    with pytest.raises(error):
+        impl.bucket_pairs([(key, 1)], 3)
+    with pytest.raises(error):
+        impl.group_pairs([(key, 1)])
+    assert outcome(impl.portable_hash, key) == outcome(twin.portable_hash, key)
+
+
+def nest(levels, wrap=lambda k: (k, "x")):
+    key = "leaf"
+    for _ in range(levels):
+        key = wrap(key)
+    return key
+
+
+@pytest.mark.parametrize("wrap", [lambda k: (k, "x"), lambda k: frozenset({k, 1})], ids=["tuple", "frozenset"])
+def test_key_nesting_limit_is_the_same_in_both_twins(impl, twin, wrap):
+    limit = impl.MAX_KEY_DEPTH
+    assert limit == twin.MAX_KEY_DEPTH
+    deepest = nest(limit, wrap)
+    assert impl.portable_hash(deepest) == twin.portable_hash(deepest)
+    for levels in (limit + 1, 100_000):
+        key = nest(levels, wrap)
+        with pytest.raises(RecursionError, match=f"nested more than {limit} deep"):
+            impl.portable_hash(key)
+        with pytest.raises(RecursionError):
+            impl.bucket_pairs([(key, 1)], 2)
+
+
+def test_str_keys_spread_evenly(impl):
+    n = 16
+    sizes = [len(b) for b in impl.bucket_pairs([(f"user{i}", i) for i in range(16_000)], n)]
+    expected = 16_000 / n
+    chi2 = sum((s - expected) ** 2 / expected for s in sizes)
+    assert chi2 < 45, sizes  # 15 degrees of freedom: p < 0.0001 above 45
+
+
+def test_portable_hash_pickles_by_reference(impl):
+    # Partitioners ship portable_hash to workers by name.
+    assert pickle.loads(pickle.dumps(impl.portable_hash)) is impl.portable_hash
+    assert impl.portable_hash.__module__ == impl.__name__
+
+
+# -- portable_hash: determinism across processes -----------------------------
+
+#: Evaluated in this process and in children started with other seeds.
+KEYS_SOURCE = """[
+    "spark", "", "é日😀", "\\ud800", b"bytes", b"", ("a", 1, 2.5, None),
+    (("nested", b"x"), ("t",)), frozenset({"a", "b", 3}), None, True, 10**30, -7,
+    float("nan"), decimal.Decimal("NaN"), datetime.date(2024, 2, 29),
+    datetime.datetime(2024, 2, 29, 23, 59, 1, 7), datetime.time(8, 30),
+    datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc),
+]"""
+
+CHILD = """
+import datetime, decimal, importlib, json, sys
+module = importlib.import_module(sys.argv[1])
+keys = eval(sys.argv[2])
+print(json.dumps({"hashes": [module.portable_hash(k) for k in keys], "builtin": hash("spark")}))
+"""
+
+
+def run_child(module_name, seed):
+    import fastrdd
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(fastrdd.__file__)))
+    env = dict(os.environ, PYTHONHASHSEED=str(seed))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, module_name, KEYS_SOURCE],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_hashes_agree_across_processes(impl):
+    here = [impl.portable_hash(k) for k in eval(KEYS_SOURCE)]  # noqa: S307 - our literal
+    first, second = run_child(impl.__name__, 1), run_child(impl.__name__, 2)
+    assert first["builtin"] != second["builtin"], "the seeds did not take effect"
+    assert first["hashes"] == second["hashes"] == here
+
+
+# -- portable_hash: compiled == twin -----------------------------------------
+
+
+@settings(max_examples=EXAMPLES * 3, deadline=None)
+@given(key=keys)
+def test_compiled_hash_matches_twin(compiled, twin, key):
+    assert outcome(compiled.portable_hash, key) == outcome(twin.portable_hash, key)
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(key=keys)
+def test_equal_keys_hash_equal_random(impl, key):
+    other = equal_variant(key)
+    if other == key:  # NaN-bearing keys are not equal to anything
+        assert impl.portable_hash(other) == impl.portable_hash(key)
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(data=st.binary(max_size=300) | st.text(alphabet, max_size=100))
+def test_compiled_crc_matches_zlib(compiled, data):
+    raw = data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass")
+    assert compiled.portable_hash(data) == oracle_bytes_hash(raw)
+
+
+def wrap_value(v):
+    return [v]
+
+
+def repr_length(k):
+    return len(repr(k))
+
+
+def append_value(c, v):
+    return c + [v]
+
+
+#: Mostly pairs, sometimes not: lists, pair-ish tuples, bare keys, and
+#: pairs with an unhashable key.
+messy_records = st.lists(
+    st.one_of(
+        st.tuples(small_keys, st.integers()),
+        st.tuples(small_keys, st.integers()).map(list),
+        st.tuples(small_keys, st.integers()).map(lambda p: _Pair(*p)),
+        st.lists(small_keys, max_size=3).map(tuple),
+        small_keys,
+        st.tuples(st.lists(st.integers(), max_size=1), st.integers()),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=EXAMPLES * 2, deadline=None)
+@given(recs=messy_records, n=st.integers(1, 5))
+def test_compiled_pair_functions_match_twin(compiled, twin, recs, n):
+    calls = [
+        ("bucket_pairs", (n,)),
+        ("bucket_pairs", (n, repr_length)),
+        ("combine_pairs", (wrap_value, append_value)),
+        ("merge_combiners", (append_value,)),
+        ("group_pairs", ()),
+    ]
+    for name, args in calls:
+        want = outcome(getattr(twin, name), recs, *args)
+        assert outcome(getattr(compiled, name), recs, *args) == want
+        assert outcome(getattr(compiled, name), iter(recs), *args) == want
+
+
+# -- the pair functions against plain references -----------------------------
+
+
+def ref_bucket(recs, n, func):
+    out = [[] for _ in range(n)]
+    for rec in recs:
+        out[func(rec[0]) % n].append(rec)
+    return out
+
+
+def ref_combine(recs, create, merge, d=None):
+    d = {} if d is None else d
+    for k, v in recs:
+        d[k] = merge(d[k], v) if k in d else create(v)
+    return d
+
+
+def ref_merge(recs, merge, d=None):
+    d = {} if d is None else d
+    for k, c in recs:
+        d[k] = merge(d[k], c) if k in d else c
+    return d
+
+
+def ref_group(recs, d=None):
+    d = {} if d is None else d
+    for k, v in recs:
+        d.setdefault(k, []).append(v)
+    return d
+
+
+def same_placement(got, want):
+    """Equal buckets holding the very same record objects."""
+    return got == want and all(a is b for gb, wb in zip(got, want) for a, b in zip(gb, wb))
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(recs=records, n=st.integers(1, 9))
+def test_bucket_pairs_matches_reference(impl, twin, recs, n):
+    want = ref_bucket(recs, n, twin.portable_hash)
+    assert same_placement(impl.bucket_pairs(recs, n), want)  # list: two-phase path
+    assert same_placement(impl.bucket_pairs(tuple(recs), n), want)
+    assert same_placement(impl.bucket_pairs(iter(recs), n), want)  # one-pass path
+    assert same_placement(impl.bucket_pairs(recs, n, impl.portable_hash), want)
+    lists = [list(r) for r in recs]
+    assert same_placement(impl.bucket_pairs(lists, n), ref_bucket(lists, n, twin.portable_hash))
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(recs=records, n=st.integers(1, 9))
+def test_bucket_pairs_with_partition_func(impl, recs, n):
+    def func(k):
+        return len(repr(k)) * 31 - 100  # negative too: Python's % applies
+
+    assert same_placement(impl.bucket_pairs(recs, n, func), ref_bucket(recs, n, func))
+    assert same_placement(impl.bucket_pairs(iter(recs), n, func), ref_bucket(recs, n, func))
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(recs=records, n=st.integers(1, 9))
+def test_bucket_dict_matches_reference(impl, twin, recs, n):
+    d = dict(recs)
+    assert impl.bucket_dict(d, n) == ref_bucket(list(d.items()), n, twin.portable_hash)
+    assert impl.bucket_dict(d, n, impl.portable_hash) == impl.bucket_dict(d, n)
+
+    def func(k):
+        return len(repr(k))
+
+    assert impl.bucket_dict(d, n, func) == ref_bucket(list(d.items()), n, func)
+    assert all(type(rec) is tuple for bucket in impl.bucket_dict(d, n) for rec in bucket)
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(recs=records, more=records)
+def test_combine_pairs_matches_reference(impl, recs, more):
+    def create(v):
+        return [v]
+
+    def merge_copy(c, v):
+        return c + [v]
+
+    def merge_in_place(c, v):
+        c.append(v)
+        return c
+
+    assert impl.combine_pairs(recs, create, merge_copy) == ref_combine(recs, create, merge_copy)
+    got = impl.combine_pairs(recs, create, merge_in_place)
+    assert impl.combine_pairs(more, create, merge_in_place, got) is got
+    assert got == ref_combine(recs + more, create, merge_copy)
+    assert impl.combine_pairs(iter(recs), int, int.__add__) == ref_combine(recs, int, int.__add__)
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(recs=records, more=records)
+def test_merge_combiners_matches_reference(impl, recs, more):
+    def merge(a, b):
+        return (a, b)  # keeps the order of merging visible
+
+    assert impl.merge_combiners(recs, merge) == ref_merge(recs, merge)
+    got = impl.merge_combiners(recs, merge)
+    assert impl.merge_combiners(iter(more), merge, got) is got
+    assert got == ref_merge(recs + more, merge)
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(recs=records, more=records)
+def test_group_pairs_matches_reference(impl, recs, more):
+    assert impl.group_pairs(recs) == ref_group(recs)
+    got = impl.group_pairs(recs)
+    assert impl.group_pairs(iter(more), got) is got
+    assert got == ref_group(recs + more)
+
+
+def test_first_key_object_is_kept(impl):
+    # Like a dict: 1, 1.0 and True are one key, stored as the first seen.
+    for d in [impl.combine_pairs([(1, "a"), (1.0, "b"), (True, "c")], str, str.__add__),
+              impl.merge_combiners([(1, "a"), (1.0, "b")], str.__add__),
+              impl.group_pairs([(1, "a"), (True, "b")])]:
+        [key] = d
+        assert type(key) is int
+
+
+def test_combiners_may_be_none_and_groups_need_only_append(impl):
+    assert impl.combine_pairs([("a", 1), ("a", 2)], lambda v: None, lambda c, v: None) == {"a": None}
+    assert impl.merge_combiners([("a", None), ("a", None)], lambda x, y: None) == {"a": None}
+    groups = {"a": collections.deque([0])}
+    impl.group_pairs([("a", 1), ("b", 2)], groups)
+    assert groups == {"a": collections.deque([0, 1]), "b": [2]}
+
+
+def test_pair_subclasses_are_pairs(impl):
+    recs = [_Pair("a", 1), ["b", 2], _Pair("a", 3)]
+    assert impl.group_pairs(recs) == {"a": [1, 3], "b": [2]}
+    assert impl.bucket_pairs(recs, 1) == [recs]
+    assert impl.bucket_pairs(recs, 1)[0][0] is recs[0]
+
+
+# -- errors --------------------------------------------------------------------
+
+BAD_RECORDS = ["abc", "ab", b"ab", (1, 2, 3), [1], (), 5, None, {1: 2}, {"k", "v"},
+               list(range(1000))]
+
+
+def call_each(module, recs):
+    """Every pair function over ``recs``, as outcomes."""
+    return [
+        outcome(module.bucket_pairs, recs, 3),
+        outcome(module.bucket_pairs, iter(recs), 3),
+        outcome(module.bucket_pairs, recs, 3, len),
+        outcome(module.combine_pairs, recs, str, str.__add__),
+        outcome(module.merge_combiners, recs, list.__add__),
+        outcome(module.group_pairs, recs),
+    ]
+
+
+@pytest.mark.parametrize("bad", BAD_RECORDS, ids=repr)
+def test_bad_record_raises_type_error_naming_it(impl, twin, bad):
+    recs = [("ok", 1), bad]
+    results = call_each(impl, recs)
+    for result in results:
+        assert result[:2] == ("raised", TypeError)
+        assert result[2].startswith("expected (key, value) pairs for a pair operation, got ")
+        assert type(bad).__name__ in result[2]
+    assert results == call_each(twin, recs)
+
+
+def test_bad_record_message(impl):
+    with pytest.raises(TypeError) as info:
+        impl.bucket_pairs([(1, 2), "abc"], 2)
+    assert str(info.value) == "expected (key, value) pairs for a pair operation, got 'abc' (a str)"
+    with pytest.raises(TypeError, match=r"got \(1, 2, 3\) \(a tuple of length 3\)"):
+        impl.group_pairs([(1, 2, 3)])
+    with pytest.raises(TypeError, match=r"got 5 \(an int\)"):
+        impl.combine_pairs([5], list, list.__add__)
+
+
+@pytest.mark.parametrize(
+    ("n", "error"), [(0, ValueError), (-3, ValueError), (2.0, TypeError), ("4", TypeError), (None, TypeError)]
+)
+def test_bad_num_partitions(impl, twin, n, error):
+    for recs in ([(1, 2)], iter([(1, 2)])):
+        with pytest.raises(error):
+            impl.bucket_pairs(recs, n)
+    with pytest.raises(error):
+        impl.bucket_dict({1: 2}, n)
+    assert outcome(impl.bucket_pairs, [], n) == outcome(twin.bucket_pairs, [], n)
+    assert outcome(impl.bucket_dict, {}, n) == outcome(twin.bucket_dict, {}, n)
+
+
+def test_num_partitions_takes_any_index(impl):
+    class Three:
+        def __index__(self):
+            return 3
+
+    assert impl.bucket_pairs([(4, "x")], Three()) == [[], [(4, "x")], []]
+
+
+@pytest.mark.parametrize(
+    "func",
+    [lambda k: 1.5, lambda k: "x", lambda k: decimal.Decimal(-1), lambda k: 10**30, lambda k: -1],
+    ids=["float", "str", "decimal", "huge", "negative"],
+)
+def test_odd_partition_func_results_match_twin(impl, twin, func):
+    recs = [(1, "a"), (2, "b")]
+    assert outcome(impl.bucket_pairs, recs, 3, func) == outcome(twin.bucket_pairs, recs, 3, func)
+    assert outcome(impl.bucket_dict, dict(recs), 3, func) == outcome(twin.bucket_dict, dict(recs), 3, func)
+
+
+@pytest.mark.parametrize("bad", [[], {}.items(), collections.OrderedDict()], ids=repr)
+def test_combiners_must_be_a_dict(impl, twin, bad):
+    for func, args in [(impl.combine_pairs, (list, list.__add__)), (impl.merge_combiners, (list.__add__,))]:
+        with pytest.raises(TypeError, match="combiners must be a dict or None"):
+            func([("a", 1)], *args, bad)
+    with pytest.raises(TypeError, match="groups must be a dict or None"):
+        impl.group_pairs([("a", 1)], bad)
+
+
+def test_user_function_errors_propagate(impl):
+    def boom(*args):
+        raise KeyError("boom")
+
+    with pytest.raises(KeyError, match="boom"):
+        impl.combine_pairs([("a", 1)], boom, boom)
+    with pytest.raises(KeyError, match="boom"):
+        impl.combine_pairs([("a", 1), ("a", 2)], str, boom)
+    with pytest.raises(KeyError, match="boom"):
+        impl.merge_combiners([("a", 1), ("a", 2)], boom)
+    with pytest.raises(KeyError, match="boom"):
+        impl.bucket_pairs([("a", 1)], 2, boom)
+    with pytest.raises(KeyError, match="boom"):
+        impl.bucket_dict({"a": 1}, 2, boom)
+
+
+def test_bucket_dict_detects_changes_during_iteration(impl):
+    d = {i: i for i in range(10)}
+
+    def grow(k):
+        d[k + 100] = 0
+        return 0
+
+    with pytest.raises(RuntimeError, match="changed size during iteration"):
+        impl.bucket_dict(d, 2, grow)
+
+
+def evil_records():
+    """Records whose first key's __hash__ empties the very list being read."""
+    recs = []
+
+    class Evil:
+        def __hash__(self):
+            recs.clear()
+            return 0
+
+    recs.extend([(Evil(), 1), ("a", 2), ("b", 3)])
+    return recs
+
+
+def test_records_shrinking_during_hashing_twin(twin):
+    recs = evil_records()
+    first = recs[0]
+    assert twin.bucket_pairs(recs, 2) == [[first], []]  # the list iterator just stops
+
+
+def test_records_shrinking_during_hashing_compiled(compiled):
+    # The one documented difference: the two-phase path cannot replay the
+    # list iterator, so it refuses instead of reading past the end.
+    with pytest.raises(RuntimeError, match="records changed size during bucket_pairs"):
+        compiled.bucket_pairs(evil_records(), 2)
