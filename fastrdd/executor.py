@@ -8,7 +8,7 @@ same five calls: ``start``, ``send``, ``poll``, ``replace``, ``stop``.
 Each worker is a fresh interpreter (``python -m fastrdd.worker``) started
 with ``subprocess`` rather than ``fork``, so no lock or thread of the driver
 is ever inherited half-held.  Driver and worker talk over a private pair of
-pipes (``multiprocessing.connection.Connection`` framing); nothing else can
+pipes (``pipes.py`` framing); nothing else can
 write to them, so nothing unauthenticated is ever unpickled.
 
 State per worker (``WorkerHandle``): its process, pipes, shuffle directory,
@@ -21,7 +21,8 @@ import shutil
 import subprocess
 import sys
 import time
-from multiprocessing.connection import Connection, wait
+
+from .pipes import PipeReader, PipeWriter, wait_readable
 
 __all__ = ["LocalBackend", "WorkerHandle"]
 
@@ -71,10 +72,11 @@ class LocalBackend:
         from_worker_r, from_worker_w = os.pipe()
         env = dict(os.environ)
         env.update(self.env)
-        # the driver's import path, so functions pickled by reference resolve
-        env["PYTHONPATH"] = os.pathsep.join(p or os.getcwd() for p in sys.path)
+        env["PYTHONPATH"] = worker_path()
         env.setdefault("PYTHONHASHSEED", "0")  # one hash() for user classes in every worker
-        cmd = [sys.executable, "-m", "fastrdd.worker", "--fd-in", str(to_worker_r),
+        # -S: the driver's sys.path (site-packages included) is passed whole,
+        # so the worker skips re-running site and its .pth hooks at start-up
+        cmd = [sys.executable, "-S", "-m", "fastrdd.worker", "--fd-in", str(to_worker_r),
                "--fd-out", str(from_worker_w), "--worker-id", str(wid), "--dir", directory,
                "--driver-pid", str(os.getpid())]
         try:
@@ -83,8 +85,7 @@ class LocalBackend:
         finally:
             os.close(to_worker_r)
             os.close(from_worker_w)
-        handle = WorkerHandle(wid, proc, Connection(from_worker_r, writable=False),
-                              Connection(to_worker_w, readable=False), directory)
+        handle = WorkerHandle(wid, proc, PipeReader(from_worker_r), PipeWriter(to_worker_w), directory)
         self.workers[wid] = handle
         return handle
 
@@ -150,7 +151,7 @@ class LocalBackend:
         """Wait up to ``timeout`` s; return [("msg", wid, msg) | ("lost", wid, reason)]."""
         events = []
         by_reader = {h.reader: h for h in self.workers.values() if h.alive}
-        ready = wait(list(by_reader), timeout) if by_reader else []
+        ready = wait_readable(list(by_reader), timeout) if by_reader else []
         if not by_reader:
             time.sleep(min(timeout, 0.05))
         now = time.monotonic()
@@ -188,6 +189,17 @@ class LocalBackend:
                     code = handle.proc.wait()
                 events.append(("lost", handle.wid, describe_exit(code)))
         return events
+
+
+def worker_path():
+    """PYTHONPATH for workers: where fastrdd lives, then the driver's sys.path.
+
+    Functions pickled by reference (defined in importable modules) resolve
+    in the worker exactly as in the driver.
+    """
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    entries = [package_parent] + [p or os.getcwd() for p in sys.path]
+    return os.pathsep.join(dict.fromkeys(entries))
 
 
 def describe_exit(code):

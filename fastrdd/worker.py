@@ -26,7 +26,6 @@ State kept here: ``stages`` (blobs by stage id, dropped on "forget"),
 ``store`` (cached partitions, the ``_core`` block store) and ``directory``
 (this worker's shuffle files, removed by the driver when the worker dies).
 """
-import argparse
 import ctypes
 import os
 import pickle
@@ -34,11 +33,11 @@ import signal
 import sys
 import threading
 import time
-import traceback
-from multiprocessing.connection import Connection
+import types
 
 from ._impl import blockstore
 from .errors import FetchFailedError
+from .pipes import PipeReader, PipeWriter
 from .serializers import dumps_records
 from .shuffle import aggregate_map_side, read_reduce_input, shuffle_file_prefix, write_map_output
 from .taskcontext import TaskContext
@@ -155,6 +154,8 @@ class Worker:
         except BaseException as e:  # the user's error, reported whole
             if isinstance(e, (SystemExit, KeyboardInterrupt)) and not self.running:
                 raise
+            import traceback
+
             self.send(("failed", task_id, "error", dump_exception(e), traceback.format_exc()))
         else:
             self.send(("done", task_id, result, runtime.cached))
@@ -199,19 +200,26 @@ def _die_with_parent():
         pass
 
 
+def parse_args(argv):
+    """``--name value`` pairs, as the driver writes them (argparse costs 15 ms to import)."""
+    if len(argv) % 2 or not all(a.startswith("--") for a in argv[::2]):
+        raise SystemExit("usage: python -m fastrdd.worker --fd-in N --fd-out N --worker-id N "
+                         "--dir DIR [--driver-pid N]  (started by the driver, not by hand)")
+    opts = {k[2:].replace("-", "_"): v for k, v in zip(argv[::2], argv[1::2])}
+    for key in ("fd_in", "fd_out", "worker_id", "driver_pid"):
+        opts[key] = int(opts.get(key, 0))
+    if "dir" not in opts:
+        raise SystemExit("--dir is required")
+    return types.SimpleNamespace(**opts)
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="fastrdd local worker (started by the driver)")
-    parser.add_argument("--fd-in", type=int, required=True)
-    parser.add_argument("--fd-out", type=int, required=True)
-    parser.add_argument("--worker-id", type=int, required=True)
-    parser.add_argument("--dir", required=True)
-    parser.add_argument("--driver-pid", type=int, default=0)
-    args = parser.parse_args(argv)
+    args = parse_args(sys.argv[1:] if argv is None else argv)
     _die_with_parent()
     if args.driver_pid and os.getppid() != args.driver_pid:
         return 1  # the driver died before we could ask to die with it
-    conn_in = Connection(args.fd_in, writable=False)
-    conn_out = Connection(args.fd_out, readable=False)
+    conn_in = PipeReader(args.fd_in)
+    conn_out = PipeWriter(args.fd_out)
     lock = threading.Lock()
 
     def send(msg):
