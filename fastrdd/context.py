@@ -108,11 +108,9 @@ class SparkContext:
             raise
 
     def _start(self, workers, failures):
+        # workers first: their start-up overlaps the driver's own imports
         from .executor import LocalBackend
-        from .rdd import _call_site
-        from .scheduler import DAGScheduler
 
-        self._created_at = "%s (%s)" % _call_site()[::-1]
         self.startTime = int(time.time() * 1000)
         self._app_id = f"local-{self.startTime}"
         self._next_rdd = 0
@@ -136,6 +134,10 @@ class SparkContext:
             self._backend.stop()
             shutil.rmtree(self._app_dir, ignore_errors=True)
             raise
+        from .rdd import _call_site
+        from .scheduler import DAGScheduler
+
+        self._created_at = "%s (%s)" % _call_site()[::-1]
         wait = float(self._conf.get("fastrdd.locality.wait", "0.2"))
         self._scheduler = DAGScheduler(self._backend, failures, locality_wait=wait)
         atexit.register(self.stop)
