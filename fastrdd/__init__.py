@@ -20,6 +20,9 @@ _PUBLIC = {
     "ResultIterable": "resultiterable",
     "StorageLevel": "storagelevel",
     "TaskContext": "taskcontext",
+    "Broadcast": "broadcast",
+    "Accumulator": "accumulators",
+    "AccumulatorParam": "accumulators",
 }
 
 __all__ = sorted(_PUBLIC) + ["__version__"]

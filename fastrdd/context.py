@@ -115,6 +115,7 @@ class SparkContext:
         self._app_id = f"local-{self.startTime}"
         self._next_rdd = 0
         self._next_shuffle = 0
+        self._next_broadcast = 0
         self._id_lock = threading.Lock()
         self._local_properties = threading.local()
         self._workers = workers
@@ -247,6 +248,55 @@ class SparkContext:
         with self._id_lock:
             self._next_shuffle += 1
             return self._next_shuffle - 1
+
+    def _new_broadcast_id(self):
+        with self._id_lock:
+            self._next_broadcast += 1
+            return self._next_broadcast - 1
+
+    def _broadcast_dir(self):
+        path = os.path.join(self._app_dir, "broadcast")
+        os.makedirs(path, exist_ok=True)
+        return path
+
+    def _send_all(self, msg):
+        """Send ``msg`` to every worker (best effort: a lost worker has nothing to update)."""
+        for wid in list(self._backend.workers):
+            self._backend.send(wid, msg)
+
+    # -- shared variables -------------------------------------------------------
+    def broadcast(self, value):
+        """Ship a read-only value to the workers once (not once per task).
+
+        >>> b = sc.broadcast({"a": 1})
+        >>> sc.parallelize(["a", "a", "b"]).map(lambda k: b.value.get(k, 0)).collect()
+        [1, 1, 0]
+        """
+        from .broadcast import Broadcast
+
+        self._check_active()
+        return Broadcast(self, value)
+
+    def accumulator(self, value, accum_param=None):
+        """An accumulator starting at ``value``; ints, floats and complex add by default.
+
+        >>> acc = sc.accumulator(0)
+        >>> sc.parallelize(range(5)).foreach(lambda x: acc.add(x))
+        >>> acc.value
+        10
+        """
+        from . import accumulators
+
+        if accum_param is None:
+            if isinstance(value, bool) or not isinstance(value, (int, float, complex)):
+                raise TypeError(f"No default accumulator param for type {type(value)}: pass an "
+                                f"AccumulatorParam as accum_param")
+            accum_param = {int: accumulators.INT_ACCUMULATOR_PARAM,
+                           float: accumulators.FLOAT_ACCUMULATOR_PARAM,
+                           complex: accumulators.COMPLEX_ACCUMULATOR_PARAM}[type(value)]
+        acc = accumulators.Accumulator(accumulators.new_id(), value, accum_param)
+        accumulators.register(acc)
+        return acc
 
     # -- RDD creation -----------------------------------------------------------
     def parallelize(self, c, numSlices=None):

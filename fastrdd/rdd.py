@@ -250,7 +250,10 @@ class RDD:
         >>> sorted(sc.parallelize(["b", "a", "c"]).map(lambda x: (x, 1)).collect())
         [('a', 1), ('b', 1), ('c', 1)]
         """
-        return self.mapPartitionsWithIndex(lambda _, iterator: map(f, iterator), preservesPartitioning)
+        # generator expressions, not map()/filter(): a StopIteration raised by
+        # ``f`` then fails the task (PEP 479) instead of silently ending it
+        return self.mapPartitionsWithIndex(lambda _, iterator: (f(x) for x in iterator),
+                                           preservesPartitioning)
 
     def flatMap(self, f, preservesPartitioning=False):
         """Apply ``f`` to every element and flatten the iterables it returns.
@@ -261,7 +264,7 @@ class RDD:
         [(2, 2), (2, 2), (3, 3), (3, 3), (4, 4), (4, 4)]
         """
         return self.mapPartitionsWithIndex(
-            lambda _, iterator: chain.from_iterable(map(f, iterator)), preservesPartitioning)
+            lambda _, iterator: chain.from_iterable(f(x) for x in iterator), preservesPartitioning)
 
     def filter(self, f):
         """Keep the elements for which ``f`` is true.
@@ -269,7 +272,7 @@ class RDD:
         >>> sc.parallelize([1, 2, 3, 4, 5]).filter(lambda x: x % 2 == 0).collect()
         [2, 4]
         """
-        return self.mapPartitionsWithIndex(lambda _, iterator: filter(f, iterator), True)
+        return self.mapPartitionsWithIndex(lambda _, iterator: (x for x in iterator if f(x)), True)
 
     def glom(self):
         """Turn each partition into a list.

@@ -47,6 +47,7 @@ import threading
 import time
 from collections import deque
 
+from . import accumulators
 from .closure import dumps_stage
 from .errors import JobFailedError, RemoteTraceback, TaskError, WorkerLostError
 from .worker import decode_result
@@ -323,6 +324,7 @@ class _StageRun:
             if info is None:
                 return  # a superseded or earlier job's attempt
             split = info[0]
+            accumulators.apply_updates(msg[4])
             if self.kind == "map":
                 self.sched.map_outputs[self.extra.shuffle_id][split] = wid
             else:

@@ -4,10 +4,11 @@ Protocol (one pickled tuple per message, over a private pipe pair)::
 
     driver -> worker                         worker -> driver
     ("stage", stage_id, blob)                ("ready", pid)
-    ("task", task_id, stage_id, split,       ("done", task_id, result, cached)
+    ("task", task_id, stage_id, split,       ("done", task_id, result, cached, updates)
              attempt, payloads, props)       ("failed", task_id, kind, error, traceback_text)
     ("forget", stage_id)                     ("hb",)  every HEARTBEAT_INTERVAL s
-    ("unpersist", rdd_id)
+    ("unpersist", rdd_id)                    (``updates``: accumulator id -> value)
+    ("unbroadcast", broadcast_id)
     ("remove_shuffle", shuffle_id)
     ("stop",)
 
@@ -35,6 +36,7 @@ import threading
 import time
 import types
 
+from . import accumulators, broadcast
 from ._impl import blockstore
 from .errors import FetchFailedError
 from .pipes import PipeReader, PipeWriter
@@ -124,6 +126,8 @@ class Worker:
         elif op == "unpersist":
             rdd_id = msg[1]
             self.store.remove_where(lambda key: key[0] == "rdd" and key[1] == rdd_id)
+        elif op == "unbroadcast":
+            broadcast.forget(msg[1])
         elif op == "remove_shuffle":
             self.remove_shuffle(msg[1])
         elif op == "stop":
@@ -141,6 +145,7 @@ class Worker:
         runtime = None
         try:
             kind, node, extra, locations = self.stage(stage_id)
+            accumulators.reset_task_copies()
             runtime = TaskRuntime(self, payloads, locations)
             TaskContext._set(TaskContext(stage_id, split, attempt, task_id, props))
             records = node.iterator(split, runtime)
@@ -156,9 +161,11 @@ class Worker:
                 raise
             import traceback
 
-            self.send(("failed", task_id, "error", dump_exception(e), traceback.format_exc()))
+            text = traceback.format_exc()
+            self.send(("failed", task_id, "error", dump_exception(user_error(e)), text))
         else:
-            self.send(("done", task_id, result, runtime.cached))
+            updates = accumulators.collect_task_updates()
+            self.send(("done", task_id, result, runtime.cached, updates))
         finally:
             TaskContext._set(None)
 
@@ -174,6 +181,16 @@ class Worker:
                     os.unlink(os.path.join(self.directory, name))
                 except FileNotFoundError:
                     pass
+
+
+def user_error(exc):
+    """StopIteration from user code would silently end a partition: fail instead (as PySpark)."""
+    if isinstance(exc, StopIteration) or (isinstance(exc, RuntimeError)
+                                          and isinstance(exc.__cause__, StopIteration)):
+        error = RuntimeError("Caught StopIteration thrown from user's code; failing the task")
+        error.__cause__ = exc
+        return error
+    return exc
 
 
 def dump_exception(exc):

@@ -723,5 +723,5 @@ def test_matches_reference_model(impl):
     machine = type("Machine", (StoreMachine,), {"module": impl})
     run_state_machine_as_test(
         machine,
-        settings=settings(max_examples=60, stateful_step_count=50, deadline=None),
+        settings=settings(max_examples=200, stateful_step_count=50, deadline=None),
     )

@@ -59,3 +59,18 @@ def test_bad_master_and_second_context(fresh):
     with pytest.raises(ValueError, match="Could not parse master URL 'yarn'"):
         from fastrdd.context import parse_master
         parse_master("yarn")
+
+
+def test_stop_iteration_in_user_code_fails_the_job(sc):
+    def stop(x):
+        if x == 3:
+            raise StopIteration()
+        return x
+
+    for op in (lambda r: r.map(stop), lambda r: r.filter(stop), lambda r: r.flatMap(lambda x: [stop(x)])):
+        with pytest.raises(RuntimeError, match="Caught StopIteration thrown from user's code"):
+            op(sc.parallelize(range(10), 2)).collect()
+    with pytest.raises(RuntimeError, match="Caught StopIteration"):
+        sc.parallelize(range(10), 2).reduce(lambda a, b: stop(3))
+    with pytest.raises(RuntimeError, match="Caught StopIteration"):
+        sc.parallelize([(1, 1), (1, 2)], 1).reduceByKey(lambda a, b: stop(3)).collect()
