@@ -14,7 +14,8 @@ from .rdd import RDD
 from .serializers import dumps_records
 
 __all__ = ["ParallelCollectionRDD", "TextFileRDD", "PipelinedRDD", "UnionRDD",
-           "PartitionerAwareUnionRDD", "CoalescedRDD", "ShuffledRDD", "union_of", "slice_collection"]
+           "PartitionerAwareUnionRDD", "CoalescedRDD", "ShuffledRDD", "CartesianRDD", "ZippedRDD",
+           "union_of", "slice_collection"]
 
 
 def slice_collection(data, num_slices):
@@ -201,3 +202,47 @@ class ShuffledRDD(RDD):
         dep = self._shuffle_dep
         return pipeline.ShuffledNode(self._id, self.is_cached, dep.shuffle_id,
                                      dep.num_partitions, dep.aggregator)
+
+
+class CartesianRDD(RDD):
+    """Every pair of elements: partition (i, j) pairs partition i of one with j of the other."""
+
+    def __init__(self, left, right):
+        super().__init__(left.ctx)
+        self._left = left
+        self._right = right
+
+    def getNumPartitions(self):
+        return self._left.getNumPartitions() * self._right.getNumPartitions()
+
+    def _narrow_parents(self):
+        return [self._left, self._right]
+
+    def _parent_splits(self, split):
+        n = self._right.getNumPartitions()
+        return [(self._left, split // n), (self._right, split % n)]
+
+    def _make_node(self, node_of):
+        return pipeline.CartesianNode(self._id, self.is_cached, node_of(self._left),
+                                      node_of(self._right), self._right.getNumPartitions())
+
+
+class ZippedRDD(RDD):
+    """Partition i pairs up the elements of partition i of two RDDs."""
+
+    def __init__(self, left, right):
+        super().__init__(left.ctx)
+        self._left = left
+        self._right = right
+
+    def getNumPartitions(self):
+        return self._left.getNumPartitions()
+
+    def _narrow_parents(self):
+        return [self._left, self._right]
+
+    def _parent_splits(self, split):
+        return [(self._left, split), (self._right, split)]
+
+    def _make_node(self, node_of):
+        return pipeline.ZipNode(self._id, self.is_cached, node_of(self._left), node_of(self._right))

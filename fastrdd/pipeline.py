@@ -12,14 +12,14 @@ reads map outputs through the runtime.
 ``runtime`` is the worker's per-task service object (see ``worker.py``):
 ``payload(rdd_id)``, ``read_shuffle(...)``, ``get_or_compute(node, split)``.
 """
-from itertools import chain
+from itertools import chain, zip_longest
 
 from . import textio
 from .serializers import loads_records
 from .shuffle import aggregate_reduce_side
 
 __all__ = ["Node", "ParallelNode", "TextNode", "MapNode", "UnionNode", "ZipUnionNode",
-           "CoalesceNode", "ShuffledNode"]
+           "CoalesceNode", "ShuffledNode", "CartesianNode", "ZipNode"]
 
 
 class Node:
@@ -139,3 +139,40 @@ class ShuffledNode(Node):
     def compute(self, split, runtime):
         records = runtime.read_shuffle(self.shuffle_id, split, self.num_partitions)
         return aggregate_reduce_side(records, self.aggregator)
+
+
+class CartesianNode(Node):
+    """Pairs of partition ``split // n`` of the left and ``split % n`` of the right."""
+
+    __slots__ = ("left", "right", "right_partitions")
+
+    def __init__(self, rdd_id, persist, left, right, right_partitions):
+        super().__init__(rdd_id, persist)
+        self.left = left
+        self.right = right
+        self.right_partitions = right_partitions
+
+    def compute(self, split, runtime):
+        i, j = divmod(split, self.right_partitions)
+        others = list(self.right.iterator(j, runtime))
+        return ((x, y) for x in self.left.iterator(i, runtime) for y in others)
+
+
+class ZipNode(Node):
+    """The i-th elements of two partitions, side by side; lengths must agree."""
+
+    __slots__ = ("left", "right")
+
+    def __init__(self, rdd_id, persist, left, right):
+        super().__init__(rdd_id, persist)
+        self.left = left
+        self.right = right
+
+    def compute(self, split, runtime):
+        done = object()
+        pairs = zip_longest(self.left.iterator(split, runtime), self.right.iterator(split, runtime),
+                            fillvalue=done)
+        for x, y in pairs:
+            if x is done or y is done:
+                raise ValueError("Can only zip RDDs with same number of elements in each partition")
+            yield x, y

@@ -9,6 +9,7 @@ shuffle) are in ``lineage.py``; this module is the user-facing API and is
 mostly docstrings, with PySpark-style examples run as doctests.
 """
 import copy
+import math
 import os
 import random
 import shlex
@@ -439,27 +440,14 @@ class RDD:
         >>> 6 <= rdd.sample(False, 0.1, 81).count() <= 14
         True
         """
+        from . import sampling
+
         if fraction < 0.0:
-            raise ValueError(f"Fraction must be nonnegative, got {fraction}")
+            raise ValueError(f"Fraction must be nonnegative, but got {fraction}")
         if seed is None:
             seed = random.randrange(sys.maxsize)
-
-        def sample_partition(split, iterator):
-            rng = random.Random(hash((seed, split)))
-            if withReplacement:
-                import numpy
-
-                poisson = numpy.random.default_rng(rng.getrandbits(64)).poisson
-                for x in iterator:
-                    for _ in range(poisson(fraction)):
-                        yield x
-            else:
-                draw = rng.random
-                for x in iterator:
-                    if draw() < fraction:
-                        yield x
-
-        return self.mapPartitionsWithIndex(sample_partition, True)
+        sampler = (sampling.poisson if withReplacement else sampling.bernoulli)(fraction, seed)
+        return self.mapPartitionsWithIndex(sampler, True)
 
     # -- shuffles ------------------------------------------------------------------
     def _defaultReducePartitions(self):
@@ -952,6 +940,375 @@ class RDD:
         except BaseException:
             textio.abort_output_dir(temp)
             raise
+
+    # -- more narrow transformations ---------------------------------------------
+    def mapPartitionsWithSplit(self, f, preservesPartitioning=False):
+        """Deprecated: use mapPartitionsWithIndex.
+
+        >>> import warnings
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     sc.parallelize([1, 2, 3, 4], 4).mapPartitionsWithSplit(lambda i, it: [i]).sum()
+        6
+        """
+        import warnings
+
+        warnings.warn("mapPartitionsWithSplit is deprecated; use mapPartitionsWithIndex instead",
+                      FutureWarning, stacklevel=2)
+        return self.mapPartitionsWithIndex(f, preservesPartitioning)
+
+    def cartesian(self, other):
+        """Every pair (a, b) with a in self and b in other.
+
+        >>> rdd = sc.parallelize([1, 2])
+        >>> sorted(rdd.cartesian(rdd).collect())
+        [(1, 1), (1, 2), (2, 1), (2, 2)]
+        """
+        from .lineage import CartesianRDD
+
+        return CartesianRDD(self, other)
+
+    def zip(self, other):
+        """Pair the i-th element of each partition of self with that of other.
+
+        Both RDDs need the same number of partitions and of elements per partition.
+
+        >>> x = sc.parallelize(range(0, 5))
+        >>> y = sc.parallelize(range(1000, 1005))
+        >>> x.zip(y).collect()
+        [(0, 1000), (1, 1001), (2, 1002), (3, 1003), (4, 1004)]
+        """
+        if self.getNumPartitions() != other.getNumPartitions():
+            raise ValueError("Can only zip with RDD which has the same number of partitions")
+        from .lineage import ZippedRDD
+
+        return ZippedRDD(self, other)
+
+    def zipWithIndex(self):
+        """Pair each element with its index (runs a job to count partitions when needed).
+
+        >>> sc.parallelize(["a", "b", "c", "d"], 3).zipWithIndex().collect()
+        [('a', 0), ('b', 1), ('c', 2), ('d', 3)]
+        """
+        starts = [0]
+        if self.getNumPartitions() > 1:
+            for size in self.mapPartitions(lambda it: [sum(1 for _ in it)]).collect()[:-1]:
+                starts.append(starts[-1] + size)
+
+        def number(split, iterator):
+            return ((x, i) for i, x in enumerate(iterator, starts[split]))
+
+        return self.mapPartitionsWithIndex(number)
+
+    def zipWithUniqueId(self):
+        """Pair each element with a unique id: k-th of partition i gets i + k * n (no job).
+
+        >>> sc.parallelize(["a", "b", "c", "d", "e"], 3).zipWithUniqueId().collect()
+        [('a', 0), ('b', 1), ('c', 4), ('d', 2), ('e', 5)]
+        """
+        n = self.getNumPartitions()
+
+        def number(split, iterator):
+            return ((x, k * n + split) for k, x in enumerate(iterator))
+
+        return self.mapPartitionsWithIndex(number)
+
+    def randomSplit(self, weights, seed=None):
+        """Split randomly by weights into disjoint RDDs that together hold every element.
+
+        >>> rdd = sc.parallelize(range(500), 1)
+        >>> rdd1, rdd2 = rdd.randomSplit([2, 3], 17)
+        >>> len(rdd1.collect() + rdd2.collect())
+        500
+        >>> 150 < rdd1.count() < 250
+        True
+        """
+        from . import sampling
+
+        if not all(w >= 0 for w in weights):
+            raise ValueError("Weights must be nonnegative")
+        total = float(sum(weights))
+        if not total > 0:
+            raise ValueError("Sum of weights must be positive")
+        bounds = [0.0]
+        for w in weights:
+            bounds.append(bounds[-1] + w / total)
+        if seed is None:
+            seed = random.randint(0, 2 ** 32 - 1)
+        return [self.mapPartitionsWithIndex(sampling.range_sampler(lo, hi, seed), True)
+                for lo, hi in zip(bounds, bounds[1:])]
+
+    def sampleByKey(self, withReplacement, fractions, seed=None):
+        """Sample (key, value) pairs with a fraction per key.
+
+        >>> fractions = {"a": 0.2, "b": 0.1}
+        >>> rdd = sc.parallelize(fractions.keys()).cartesian(sc.parallelize(range(0, 1000)))
+        >>> sample = dict(rdd.sampleByKey(False, fractions, 2).groupByKey().collect())
+        >>> 100 < len(sample["a"]) < 300 and 50 < len(sample["b"]) < 150
+        True
+        >>> max(sample["a"]) <= 999 and min(sample["a"]) >= 0
+        True
+        """
+        from . import sampling
+
+        for fraction in fractions.values():
+            if fraction < 0.0:
+                raise ValueError(f"Negative fraction value: {fraction}")
+        if seed is None:
+            seed = random.randrange(sys.maxsize)
+        return self.mapPartitionsWithIndex(sampling.stratified(withReplacement, fractions, seed), True)
+
+    # -- more shuffles ------------------------------------------------------------
+    def subtractByKey(self, other, numPartitions=None):
+        """Pairs of self whose key is not in other.
+
+        >>> x = sc.parallelize([("a", 1), ("b", 4), ("b", 5), ("a", 2)])
+        >>> y = sc.parallelize([("a", 3), ("c", None)])
+        >>> sorted(x.subtractByKey(y).collect())
+        [('b', 4), ('b', 5)]
+        """
+        def keep(pair):
+            _, (mine, theirs) = pair
+            return len(mine) > 0 and len(theirs) == 0
+
+        return self.cogroup(other, numPartitions).filter(keep).flatMapValues(lambda x: x[0])
+
+    def subtract(self, other, numPartitions=None):
+        """Elements of self that are not in other.
+
+        >>> x = sc.parallelize([("a", 1), ("b", 4), ("b", 5), ("a", 3)])
+        >>> y = sc.parallelize([("a", 3), ("c", None)])
+        >>> sorted(x.subtract(y).collect())
+        [('a', 1), ('b', 4), ('b', 5)]
+        """
+        theirs = other.map(lambda x: (x, True))
+        return self.map(lambda x: (x, True)).subtractByKey(theirs, numPartitions).keys()
+
+    def intersection(self, other):
+        """The distinct elements present in both RDDs.
+
+        >>> rdd1 = sc.parallelize([1, 10, 2, 3, 4, 5])
+        >>> rdd2 = sc.parallelize([1, 6, 2, 3, 7, 8])
+        >>> sorted(rdd1.intersection(rdd2).collect())
+        [1, 2, 3]
+        """
+        return (self.map(lambda v: (v, None))
+                .cogroup(other.map(lambda v: (v, None)))
+                .filter(lambda k_vs: all(len(vs) for vs in k_vs[1]))
+                .keys())
+
+    def repartitionAndSortWithinPartitions(self, numPartitions=None, partitionFunc=portable_hash,
+                                           ascending=True, keyfunc=lambda x: x):
+        """Partition by key, then sort each partition by key (one shuffle).
+
+        >>> rdd = sc.parallelize([(0, 5), (3, 8), (2, 6), (0, 8), (3, 8), (1, 3)])
+        >>> rdd.repartitionAndSortWithinPartitions(2, lambda x: x % 2, True).glom().collect()
+        [[(0, 5), (0, 8), (2, 6)], [(1, 3), (3, 8), (3, 8)]]
+        """
+        if numPartitions is None:
+            numPartitions = self._defaultReducePartitions()
+
+        def sort_partition(_, iterator):
+            return iter(sorted(iterator, key=lambda kv: keyfunc(kv[0]), reverse=not ascending))
+
+        return self.partitionBy(numPartitions, partitionFunc).mapPartitionsWithIndex(sort_partition, True)
+
+    # -- more actions ----------------------------------------------------------------
+    def takeSample(self, withReplacement, num, seed=None):
+        """A fixed-size random sample, shuffled, as a list.
+
+        >>> rdd = sc.parallelize(range(0, 10))
+        >>> len(rdd.takeSample(True, 20, 1))
+        20
+        >>> len(rdd.takeSample(False, 5, 2))
+        5
+        >>> len(rdd.takeSample(False, 15, 3))
+        10
+        >>> sc.range(0, 10).takeSample(False, -1)
+        Traceback (most recent call last):
+            ...
+        ValueError: Sample size cannot be negative.
+        """
+        from . import sampling
+
+        return sampling.take_sample(self, withReplacement, num, seed)
+
+    def top(self, num, key=None):
+        """The ``num`` largest elements, in descending order.
+
+        >>> sc.parallelize([10, 4, 2, 12, 3]).top(1)
+        [12]
+        >>> sc.parallelize([2, 3, 4, 5, 6], 2).top(2)
+        [6, 5]
+        >>> sc.parallelize([10, 4, 2, 12, 3]).top(3, key=str)
+        [4, 3, 2]
+        """
+        import heapq
+
+        def top_partition(_, iterator):
+            return heapq.nlargest(num, iterator, key=key)
+
+        parts = self._run(top_partition)
+        return heapq.nlargest(num, chain.from_iterable(parts), key=key)
+
+    def takeOrdered(self, num, key=None):
+        """The ``num`` smallest elements (by ``key``), in ascending order.
+
+        >>> sc.parallelize([10, 1, 2, 9, 3, 4, 5, 6, 7]).takeOrdered(6)
+        [1, 2, 3, 4, 5, 6]
+        >>> sc.parallelize([10, 1, 2, 9, 3, 4, 5, 6, 7], 2).takeOrdered(6, key=lambda x: -x)
+        [10, 9, 7, 6, 5, 4]
+        """
+        import heapq
+
+        if num < 0:
+            raise ValueError("top N cannot be negative.")
+
+        def smallest(_, iterator):
+            return heapq.nsmallest(num, iterator, key=key)
+
+        return heapq.nsmallest(num, chain.from_iterable(self._run(smallest)), key=key)
+
+    def max(self, key=None):
+        """The largest element (by ``key``).
+
+        >>> rdd = sc.parallelize([1.0, 5.0, 43.0, 10.0])
+        >>> rdd.max()
+        43.0
+        >>> rdd.max(key=str)
+        5.0
+        """
+        if key is None:
+            return self.reduce(max)
+        return self.reduce(lambda a, b: max(a, b, key=key))
+
+    def min(self, key=None):
+        """The smallest element (by ``key``).
+
+        >>> rdd = sc.parallelize([2.0, 5.0, 43.0, 10.0])
+        >>> rdd.min()
+        2.0
+        >>> rdd.min(key=str)
+        10.0
+        """
+        if key is None:
+            return self.reduce(min)
+        return self.reduce(lambda a, b: min(a, b, key=key))
+
+    def lookup(self, key):
+        """The values of ``key``; only one partition is searched when there is a partitioner.
+
+        >>> l = range(1000)
+        >>> rdd = sc.parallelize(zip(l, l), 10)
+        >>> rdd.lookup(42)
+        [42]
+        >>> sorted = rdd.sortByKey()
+        >>> sorted.lookup(1024)
+        []
+        >>> rdd2 = sc.parallelize([(("a", "b"), "c")]).groupByKey()
+        >>> list(rdd2.lookup(("a", "b"))[0])
+        ['c']
+        """
+        values = self.filter(lambda kv: kv[0] == key).values()
+        if self.partitioner is not None:
+            return self.ctx.runJob(values, lambda x: x, [self.partitioner(key)])
+        return values.collect()
+
+    def treeAggregate(self, zeroValue, seqOp, combOp, depth=2):
+        """aggregate, with partial results combined in a tree of the given depth.
+
+        >>> add = lambda x, y: x + y
+        >>> rdd = sc.parallelize([-5, -4, -3, -2, -1, 1, 2, 3, 4], 10)
+        >>> rdd.treeAggregate(0, add, add)
+        -5
+        >>> rdd.treeAggregate(0, add, add, 1)
+        -5
+        >>> rdd.treeAggregate(0, add, add, 5)
+        -5
+        """
+        if depth < 1:
+            raise ValueError(f"Depth cannot be smaller than 1 but got {depth}.")
+        if self.getNumPartitions() == 0:
+            return zeroValue
+
+        def aggregate_partition(_, iterator):
+            return [_reduce(seqOp, iterator, copy.deepcopy(zeroValue))]
+
+        partial = self.mapPartitionsWithIndex(aggregate_partition)
+        n = partial.getNumPartitions()
+        scale = max(int(math.ceil(n ** (1.0 / depth))), 2)
+        while n > scale + n / scale:
+            n /= scale
+            groups = int(n)
+
+            def regroup(split, iterator, groups=groups):
+                return ((split % groups, x) for x in iterator)
+
+            partial = partial.mapPartitionsWithIndex(regroup).reduceByKey(combOp, groups).values()
+        return partial.reduce(combOp)
+
+    def treeReduce(self, f, depth=2):
+        """reduce, with partial results combined in a tree of the given depth.
+
+        >>> add = lambda x, y: x + y
+        >>> rdd = sc.parallelize([-5, -4, -3, -2, -1, 1, 2, 3, 4], 10)
+        >>> rdd.treeReduce(add)
+        -5
+        >>> rdd.treeReduce(add, 10)
+        -5
+        """
+        if depth < 1:
+            raise ValueError(f"Depth cannot be smaller than 1 but got {depth}.")
+        zero = (None, True)
+
+        def op(x, y):
+            if x[1]:
+                return y
+            if y[1]:
+                return x
+            return f(x[0], y[0]), False
+
+        reduced = self.map(lambda x: (x, False)).treeAggregate(zero, op, op, depth)
+        if reduced[1]:
+            raise ValueError("Cannot reduce empty RDD.")
+        return reduced[0]
+
+    def toLocalIterator(self, prefetchPartitions=False):
+        """Iterate over the elements, computing one partition at a time.
+
+        With ``prefetchPartitions`` the next partition is computed while the
+        current one is consumed.
+
+        >>> rdd = sc.parallelize(range(10))
+        >>> [x for x in rdd.toLocalIterator()]
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+        """
+        n = self.getNumPartitions()
+
+        def fetch(split):
+            return self._run(_collect_partition, [split])[0]
+
+        if not prefetchPartitions:
+            for split in range(n):
+                yield from fetch(split)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1, thread_name_prefix="fastrdd-prefetch") as pool:
+            pending = pool.submit(fetch, 0) if n else None
+            for split in range(n):
+                records = pending.result()
+                pending = pool.submit(fetch, split + 1) if split + 1 < n else None
+                yield from records
+
+    def countApprox(self, timeout, confidence=0.95):
+        """count() within ``timeout`` ms; fastrdd always returns the exact count.
+
+        >>> rdd = sc.parallelize(range(1000), 10)
+        >>> rdd.countApprox(1000, 1.0)
+        1000
+        """
+        return int(self.count())
 
 
 class _EmptyMarker:

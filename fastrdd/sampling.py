@@ -1,0 +1,108 @@
+"""Random sampling of partitions, deterministic for a given seed.
+
+Every sampler seeds its generator from ``(seed, partition index)``, so a
+partition recomputed after a worker loss draws the same sample, and the
+splits of ``randomSplit`` (same seed, disjoint ranges of one uniform draw
+per element) never overlap and together hold every element once.
+"""
+import math
+import random
+import sys
+
+__all__ = ["partition_rng", "bernoulli", "poisson", "range_sampler", "stratified",
+           "fraction_for_sample_size", "take_sample"]
+
+
+def partition_rng(seed, split):
+    return random.Random(hash((seed, split)))
+
+
+def _poisson(rng, mean):
+    """A Poisson draw (Knuth's method for small means, normal approximation for large)."""
+    if mean <= 0:
+        return 0
+    if mean > 50:
+        return max(0, int(round(rng.gauss(mean, math.sqrt(mean)))))
+    limit, k, p = math.exp(-mean), 0, rng.random()
+    while p > limit:
+        k += 1
+        p *= rng.random()
+    return k
+
+
+def bernoulli(fraction, seed):
+    def sample(split, iterator):
+        draw = partition_rng(seed, split).random
+        return (x for x in iterator if draw() < fraction)
+    return sample
+
+
+def poisson(fraction, seed):
+    def sample(split, iterator):
+        rng = partition_rng(seed, split)
+        for x in iterator:
+            for _ in range(_poisson(rng, fraction)):
+                yield x
+    return sample
+
+
+def range_sampler(lower, upper, seed):
+    """Keep elements whose uniform draw falls in [lower, upper): one split of randomSplit."""
+    def sample(split, iterator):
+        draw = partition_rng(seed, split).random
+        for x in iterator:
+            r = draw()
+            if lower <= r < upper:
+                yield x
+    return sample
+
+
+def stratified(with_replacement, fractions, seed):
+    """Per-key fractions (sampleByKey)."""
+    def sample(split, iterator):
+        rng = partition_rng(seed, split)
+        for key, value in iterator:
+            fraction = fractions[key]
+            if with_replacement:
+                for _ in range(_poisson(rng, fraction)):
+                    yield key, value
+            elif rng.random() < fraction:
+                yield key, value
+    return sample
+
+
+def fraction_for_sample_size(lower_bound, total, with_replacement):
+    """A sampling fraction that yields at least ``lower_bound`` elements with high probability."""
+    fraction = float(lower_bound) / total
+    if with_replacement:
+        num_std = 9 if lower_bound < 12 else 5
+        return fraction + num_std * math.sqrt(fraction / total)
+    delta = 0.00005
+    gamma = -math.log(delta) / total
+    return min(1, fraction + gamma + math.sqrt(gamma * gamma + 2 * gamma * fraction))
+
+
+def take_sample(rdd, with_replacement, num, seed):
+    num_std = 10.0
+    max_size = sys.maxsize - int(num_std * math.sqrt(sys.maxsize))
+    if num < 0:
+        raise ValueError("Sample size cannot be negative.")
+    if num > max_size:
+        raise ValueError(f"Sample size cannot be greater than {max_size}.")
+    if num == 0 or rdd.getNumPartitions() == 0:
+        return []
+    count = rdd.count()
+    if count == 0:
+        return []
+    rng = random.Random(seed)
+    if not with_replacement and num >= count:
+        samples = rdd.collect()
+        rng.shuffle(samples)
+        return samples
+    fraction = fraction_for_sample_size(num, count, with_replacement)
+    samples = rdd.sample(with_replacement, fraction, seed).collect()
+    while len(samples) < num:  # rare: draw again with another seed
+        seed = rng.randint(0, sys.maxsize)
+        samples = rdd.sample(with_replacement, fraction, seed).collect()
+    rng.shuffle(samples)
+    return samples[:num]
