@@ -371,12 +371,93 @@ class SparkContext:
         >>> sc.textFile(path).collect()
         ['Hello world!', 'second line']
         """
-        from .lineage import TextFileRDD
+        from .lineage import text_file
 
         self._check_active()
         if minPartitions is None:
             minPartitions = self.defaultMinPartitions
-        return TextFileRDD(self, str(name), minPartitions, use_unicode)
+        return text_file(self, str(name), minPartitions, use_unicode)
+
+    def wholeTextFiles(self, path, minPartitions=None, use_unicode=True):
+        """(file URI, whole content) for each file of a directory, glob or list.
+
+        >>> import os, tempfile
+        >>> d = tempfile.mkdtemp()
+        >>> for name, text in [("1.txt", "1"), ("2.txt", "2")]:
+        ...     with open(os.path.join(d, name), "w") as f:
+        ...         _ = f.write(text)
+        >>> sorted(sc.wholeTextFiles(d).collect())  # doctest: +ELLIPSIS
+        [('file:.../1.txt', '1'), ('file:.../2.txt', '2')]
+        """
+        from . import binaryio
+
+        return self._file_rdd(path, minPartitions, binaryio.whole_files_reader(
+            "text" if use_unicode else "text-bytes"), "WholeTextFileRDD")
+
+    def binaryFiles(self, path, minPartitions=None):
+        """(file URI, bytes) for each file of a directory, glob or list.
+
+        >>> import os, tempfile
+        >>> d = tempfile.mkdtemp()
+        >>> with open(os.path.join(d, "1.bin"), "wb") as f:
+        ...     _ = f.write(b"binary data I")
+        >>> [content for _, content in sc.binaryFiles(d).collect()]
+        [b'binary data I']
+        """
+        from . import binaryio
+
+        return self._file_rdd(path, minPartitions, binaryio.whole_files_reader("binary"),
+                              "BinaryFileRDD")
+
+    def _file_rdd(self, path, min_partitions, read_group, kind):
+        from functools import partial
+
+        from . import binaryio
+        from .lineage import FileRDD
+
+        self._check_active()
+        if min_partitions is None:
+            min_partitions = self.defaultMinPartitions
+        return FileRDD(self, str(path), partial(binaryio.group_files, min_partitions=min_partitions),
+                       read_group, kind)
+
+    def binaryRecords(self, path, recordLength):
+        """Fixed-length records (bytes) of flat binary files.
+
+        >>> import os, tempfile
+        >>> d = tempfile.mkdtemp()
+        >>> with open(os.path.join(d, "1.bin"), "w") as f:
+        ...     _ = f.write("0123456789")
+        >>> sorted(sc.binaryRecords(d, 2).collect())
+        [b'01', b'23', b'45', b'67', b'89']
+        """
+        from functools import partial
+
+        from . import binaryio
+        from .lineage import FileRDD
+
+        self._check_active()
+        return FileRDD(self, str(path),
+                       partial(binaryio.record_splits, record_length=recordLength,
+                               min_partitions=self.defaultMinPartitions),
+                       partial(binaryio.read_records, record_length=recordLength),
+                       "BinaryRecordsRDD")
+
+    def pickleFile(self, name, minPartitions=None):
+        """The records saved by ``RDD.saveAsPickleFile``.
+
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "data")
+        >>> sc.parallelize(range(10)).saveAsPickleFile(path)
+        >>> sorted(sc.pickleFile(path, 3).collect())
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+        """
+        from . import binaryio
+        from .lineage import FileRDD
+
+        self._check_active()
+        return FileRDD(self, str(name), list, lambda path: binaryio.read_pickle_file(path),
+                       "PickleFileRDD")
 
     def union(self, rdds):
         """The union of a list of RDDs.

@@ -6,6 +6,7 @@ worker-side ``Node`` (see ``pipeline.py``).  Only ``ShuffledRDD`` starts a
 new stage; every other kind is pipelined into its child's tasks.
 """
 import weakref
+from functools import partial
 
 from . import pipeline, textio
 from .dependency import ShuffleDependency
@@ -13,7 +14,7 @@ from .partitioner import Partitioner, portable_hash
 from .rdd import RDD
 from .serializers import dumps_records
 
-__all__ = ["ParallelCollectionRDD", "TextFileRDD", "PipelinedRDD", "UnionRDD",
+__all__ = ["ParallelCollectionRDD", "FileRDD", "text_file", "PipelinedRDD", "UnionRDD",
            "PartitionerAwareUnionRDD", "CoalescedRDD", "ShuffledRDD", "CartesianRDD", "ZippedRDD",
            "union_of", "slice_collection"]
 
@@ -58,30 +59,37 @@ class ParallelCollectionRDD(RDD):
         return out
 
 
-class TextFileRDD(RDD):
-    """Lines of text files, one partition per byte-range split."""
+class FileRDD(RDD):
+    """Records of files: ``plan(paths)`` cuts them into splits (lazily, on the
+    driver, when partitions are first needed) and ``read(split)`` yields a
+    split's records in a worker."""
 
-    def __init__(self, ctx, path, min_partitions, use_unicode):
+    def __init__(self, ctx, spec, plan, read, kind="FileRDD"):
         super().__init__(ctx)
-        self._path = path
-        self._min_partitions = min_partitions
-        self._use_unicode = use_unicode
+        self._path = spec
+        self._plan = plan
+        self._read = read
+        self._kind_name = kind
         self._splits = None
 
     def _get_splits(self):
         if self._splits is None:
-            files = textio.expand_paths(self._path)
-            self._splits = textio.compute_splits(files, self._min_partitions)
+            self._splits = self._plan(textio.expand_paths(self._path))
         return self._splits
 
     def getNumPartitions(self):
         return len(self._get_splits())
 
     def _make_node(self, node_of):
-        return pipeline.TextNode(self._id, self.is_cached, self._get_splits(), self._use_unicode)
+        return pipeline.SplitNode(self._id, self.is_cached, self._get_splits(), self._read)
 
     def __repr__(self):
-        return f"{self._path} TextFileRDD[{self._id}] at {self._site[0]} at {self._site[1]}"
+        return f"{self._path} {self._kind_name}[{self._id}] at {self._site[0]} at {self._site[1]}"
+
+
+def text_file(ctx, spec, min_partitions, use_unicode):
+    return FileRDD(ctx, spec, partial(textio.compute_splits, min_partitions=min_partitions),
+                   partial(textio.read_lines, use_unicode=use_unicode), "TextFileRDD")
 
 
 class PipelinedRDD(RDD):

@@ -14,11 +14,10 @@ reads map outputs through the runtime.
 """
 from itertools import chain, zip_longest
 
-from . import textio
 from .serializers import loads_records
 from .shuffle import aggregate_reduce_side
 
-__all__ = ["Node", "ParallelNode", "TextNode", "MapNode", "UnionNode", "ZipUnionNode",
+__all__ = ["Node", "ParallelNode", "SplitNode", "MapNode", "UnionNode", "ZipUnionNode",
            "CoalesceNode", "ShuffledNode", "CartesianNode", "ZipNode"]
 
 
@@ -51,18 +50,18 @@ class ParallelNode(Node):
         return iter(loads_records(data)) if data else iter(())
 
 
-class TextNode(Node):
-    """Lines of byte-range splits of text files."""
+class SplitNode(Node):
+    """Records of a file split, from the reader the RDD chose (lines, whole files...)."""
 
-    __slots__ = ("splits", "use_unicode")
+    __slots__ = ("splits", "read")
 
-    def __init__(self, rdd_id, persist, splits, use_unicode):
+    def __init__(self, rdd_id, persist, splits, read):
         super().__init__(rdd_id, persist)
         self.splits = splits
-        self.use_unicode = use_unicode
+        self.read = read
 
     def compute(self, split, runtime):
-        return textio.read_lines(self.splits[split], self.use_unicode)
+        return iter(self.read(self.splits[split]))
 
 
 class MapNode(Node):

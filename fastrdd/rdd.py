@@ -927,19 +927,8 @@ class RDD:
         from . import textio
 
         compression = _codec(compressionCodecClass)
-        path = os.path.abspath(os.path.expanduser(str(path)))
-        temp = textio.prepare_output_dir(path)
-
-        def write(split, iterator):
-            textio.write_part(temp, split, iterator, compression)
-            return None
-
-        try:
-            self._run(write)
-            textio.commit_output_dir(temp, path)
-        except BaseException:
-            textio.abort_output_dir(temp)
-            raise
+        self._save(path, lambda temp, split, iterator: textio.write_part(temp, split, iterator,
+                                                                          compression))
 
     # -- more narrow transformations ---------------------------------------------
     def mapPartitionsWithSplit(self, f, preservesPartitioning=False):
@@ -1309,6 +1298,38 @@ class RDD:
         1000
         """
         return int(self.count())
+
+    def saveAsPickleFile(self, path, batchSize=10):
+        """Save as part files of serialized record batches, readable by ``sc.pickleFile``.
+
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "pickled")
+        >>> sc.parallelize([1, 2, "spark", "rdd"], 2).saveAsPickleFile(path, 3)
+        >>> sorted(sc.pickleFile(path, 3).collect(), key=str)
+        [1, 2, 'rdd', 'spark']
+        """
+        from . import binaryio, textio
+
+        self._save(path, lambda temp, split, iterator: textio.write_part_chunks(
+            temp, split, binaryio.pickle_chunks(iterator, batchSize)))
+
+    def _save(self, path, write_part):
+        """Run ``write_part(temp_dir, split, iterator)`` per partition, committed at the end."""
+        from . import textio
+
+        path = os.path.abspath(os.path.expanduser(str(path)))
+        temp = textio.prepare_output_dir(path)
+
+        def write(split, iterator):
+            write_part(temp, split, iterator)
+            return None
+
+        try:
+            self._run(write)
+            textio.commit_output_dir(temp, path)
+        except BaseException:
+            textio.abort_output_dir(temp)
+            raise
 
 
 class _EmptyMarker:

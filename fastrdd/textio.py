@@ -516,6 +516,15 @@ def write_part(
         raise ValueError(
             f"Unsupported compression {compression!r}; use None, 'gzip' or 'bz2'"
         ) from None
+    return write_part_chunks(temp_dir, partition_index, _encoded_batches(lines_iter), suffix)
+
+
+def write_part_chunks(temp_dir: str, partition_index: int, chunks: Iterable[bytes],
+                      suffix: str = "") -> str:
+    """Write ``chunks`` of bytes as ``temp_dir/part-NNNNN<suffix>``, atomically (see write_part).
+
+    A ``.gz`` or ``.bz2`` suffix compresses; any other suffix is only a name.
+    """
     if partition_index < 0:
         raise ValueError(f"partition_index must be >= 0, got {partition_index}")
     final = os.path.join(temp_dir, "part-%05d%s" % (partition_index, suffix))
@@ -531,7 +540,7 @@ def write_part(
             else:
                 out = raw
             try:
-                for data in _encoded_batches(lines_iter):
+                for data in chunks:
                     out.write(data)
             finally:
                 if out is not raw:

@@ -71,3 +71,24 @@ def test_save_round_trip_and_compression(sc, tmp_path):
     sc.parallelize(["x", "y"], 1).saveAsTextFile(gz, "org.apache.hadoop.io.compress.GzipCodec")
     assert "part-00000.gz" in os.listdir(gz)
     assert sc.textFile(gz).collect() == ["x", "y"]
+
+
+def test_whole_files_binary_records_and_pickle_files(sc, tmp_path):
+    d = tmp_path / "many"
+    d.mkdir()
+    for i in range(5):
+        write(d / f"f{i}.txt", f"content {i}\nline")
+    pairs = sorted(sc.wholeTextFiles(str(d), 3).collect())
+    assert [p.rsplit("/", 1)[1] for p, _ in pairs] == [f"f{i}.txt" for i in range(5)]
+    assert pairs[0][0].startswith("file:/") and pairs[2][1] == "content 2\nline"
+    assert sc.wholeTextFiles(str(d), 3).getNumPartitions() == 3
+    assert sorted(c for _, c in sc.binaryFiles(str(d / "f1.txt")).collect()) == [b"content 1\nline"]
+    rec = write(tmp_path / "rec.bin", bytes(range(40)), "wb")
+    records = sc.binaryRecords(rec, 4).collect()
+    assert records == [bytes(range(i, i + 4)) for i in range(0, 40, 4)]
+    with pytest.raises(ValueError, match="not a multiple of recordLength 7"):
+        sc.binaryRecords(rec, 7).count()
+    data = [1, "two", (3, 4.0), {"five": [5]}, None]
+    out = str(tmp_path / "pickled")
+    sc.parallelize(data, 3).saveAsPickleFile(out, 2)
+    assert sorted(map(repr, sc.pickleFile(out).collect())) == sorted(map(repr, data))
