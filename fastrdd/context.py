@@ -238,6 +238,83 @@ class SparkContext:
     def getLocalProperty(self, key):
         return getattr(self._local_properties, "props", {}).get(key)
 
+    # -- job groups, tags, cancellation, monitoring -----------------------------
+    def setJobGroup(self, groupId, description, interruptOnCancel=False):
+        """Assign the jobs started by this thread to a group (to cancel or monitor them).
+
+        >>> import threading, time
+        >>> def slow(x):
+        ...     time.sleep(5)
+        ...     return x
+        >>> def run():
+        ...     sc.setJobGroup("job_to_cancel", "a slow job")
+        ...     try:
+        ...         sc.parallelize(range(4), 2).map(slow).count()
+        ...     except Exception as e:
+        ...         result.append(type(e).__name__)
+        >>> result = []
+        >>> t = threading.Thread(target=run); t.start(); time.sleep(1)
+        >>> sc.cancelJobGroup("job_to_cancel"); t.join()
+        >>> result
+        ['JobCancelledError']
+        """
+        self.setLocalProperty("spark.jobGroup.id", groupId)
+        self.setLocalProperty("spark.job.description", description)
+        self.setLocalProperty("spark.job.interruptOnCancel", str(bool(interruptOnCancel)).lower())
+
+    def setJobDescription(self, value):
+        """A description for the jobs started by this thread."""
+        self.setLocalProperty("spark.job.description", value)
+
+    def setInterruptOnCancel(self, interruptOnCancel):
+        """Whether cancelling this thread's jobs stops their running tasks (fastrdd always does)."""
+        self.setLocalProperty("spark.job.interruptOnCancel", str(bool(interruptOnCancel)).lower())
+
+    def cancelJobGroup(self, groupId):
+        """Cancel the running and queued jobs of a group; other jobs go on."""
+        self._scheduler.registry.cancel(f"part of cancelled job group {groupId}",
+                                        lambda job: job.group == groupId)
+
+    def cancelAllJobs(self):
+        """Cancel every running and queued job."""
+        self._scheduler.registry.cancel("all jobs were cancelled", lambda job: True)
+
+    def addJobTag(self, tag):
+        """Tag the jobs started by this thread (see cancelJobsWithTag).
+
+        >>> sc.addJobTag("nightly"); sorted(sc.getJobTags())
+        ['nightly']
+        >>> sc.removeJobTag("nightly"); sc.getJobTags()
+        set()
+        """
+        tag = str(tag)
+        if "," in tag or not tag:
+            raise ValueError(f"Spark job tag cannot be empty or contain ',': {tag!r}")
+        self._set_tags(self.getJobTags() | {tag})
+
+    def removeJobTag(self, tag):
+        self._set_tags(self.getJobTags() - {tag})
+
+    def getJobTags(self):
+        return set(filter(None, (self.getLocalProperty("spark.job.tags") or "").split(",")))
+
+    def clearJobTags(self):
+        self._set_tags(set())
+
+    def _set_tags(self, tags):
+        self.setLocalProperty("spark.job.tags", ",".join(sorted(tags)) or None)
+
+    def cancelJobsWithTag(self, tag):
+        """Cancel the running and queued jobs that carry ``tag``."""
+        self._scheduler.registry.cancel(f"tagged {tag!r}, and that tag was cancelled",
+                                        lambda job: tag in job.tags)
+
+    def statusTracker(self):
+        """A StatusTracker over this context's jobs and stages."""
+        from .status import StatusTracker
+
+        return StatusTracker(self._scheduler.registry)
+
     # -- ids --------------------------------------------------------------------
     def _new_rdd_id(self):
         with self._id_lock:

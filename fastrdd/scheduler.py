@@ -50,6 +50,7 @@ from collections import deque
 from . import accumulators
 from .closure import dumps_stage
 from .errors import JobFailedError, RemoteTraceback, TaskError, WorkerLostError
+from .status import JobCancelledError, JobRegistry, StageRecord
 from .worker import decode_result
 
 __all__ = ["DAGScheduler"]
@@ -73,27 +74,40 @@ class DAGScheduler:
         self.lock = threading.RLock()
         self.stage_count = 0
         self.task_count = 0
+        #: jobs and stages, for the status tracker and cancellation
+        self.registry = JobRegistry()
 
     # -- jobs ---------------------------------------------------------------
     def run_job(self, rdd, func, partitions, properties=None):
         """``func(split, iterator)`` on each partition; the list of its results."""
-        with self.lock:
-            self._release_shuffles()
-            self._reap()
-            parts = list(partitions)
-            results = {}
-            while True:
-                missing = self._next_missing_shuffle(rdd)
-                if missing is not None:
-                    dep, parent = missing
-                    outputs = self.map_outputs[dep.shuffle_id]
-                    todo = [m for m, wid in enumerate(outputs) if wid is None]
-                    self._run_stage("map", parent, dep, todo, None, properties)
-                    continue
-                todo = [p for p in parts if p not in results]
-                if not todo:
-                    return [results[p] for p in parts]
-                self._run_stage("result", rdd, func, todo, results, properties)
+        job = self.registry.new_job(properties)
+        try:
+            with self.lock:
+                self._release_shuffles()
+                self._reap()
+                results = self._run_job(job, rdd, func, list(partitions), properties)
+        except BaseException:
+            job.status = "FAILED"
+            raise
+        job.status = "SUCCEEDED"
+        return results
+
+    def _run_job(self, job, rdd, func, parts, properties):
+        results = {}
+        while True:
+            if job.cancelled:
+                raise JobCancelledError(f"Job {job.job_id} cancelled: {job.cancelled}")
+            missing = self._next_missing_shuffle(rdd)
+            if missing is not None:
+                dep, parent = missing
+                outputs = self.map_outputs[dep.shuffle_id]
+                todo = [m for m, wid in enumerate(outputs) if wid is None]
+                self._run_stage(job, "map", parent, dep, todo, None, properties)
+                continue
+            todo = [p for p in parts if p not in results]
+            if not todo:
+                return [results[p] for p in parts]
+            self._run_stage(job, "result", rdd, func, todo, results, properties)
 
     def _next_missing_shuffle(self, rdd):
         """(dependency, parent rdd) of a shuffle to compute first, or None."""
@@ -133,9 +147,13 @@ class DAGScheduler:
         root = node_of(rdd)
         return root, [r for r, _ in built.values()]
 
-    def _run_stage(self, kind, rdd, extra, todo, results, properties):
+    def _run_stage(self, job, kind, rdd, extra, todo, results, properties):
         stage_id = next(self._stage_ids)
         self.stage_count += 1
+        record = StageRecord(stage_id, f"{rdd._site[0]} at {rdd._site[1]}", len(todo))
+        with self.registry.lock:
+            self.registry.stages[stage_id] = record
+            job.stage_ids.append(stage_id)
         node, members = self._build(rdd)
         deps = [r._shuffle_dep for r in members if r._shuffle_dep is not None]
         shuffle_ids = [dep.shuffle_id for dep in deps]
@@ -149,16 +167,19 @@ class DAGScheduler:
         has_payload = any(r._has_payload for r in members)
         has_cache = any(r.is_cached for r in members)
         run = _StageRun(self, stage_id, kind, rdd, extra, blob, results, properties,
-                        has_payload, has_cache, shuffle_ids)
+                        has_payload, has_cache, shuffle_ids, job, record)
         try:
             run.execute(todo)
         except BaseException as e:
-            if not isinstance(e, Exception):  # Ctrl-C: stop the stage's running tasks now
+            if not isinstance(e, Exception) or isinstance(e, JobCancelledError):
+                # Ctrl-C or a cancel: stop the stage's running tasks now
                 for wid in {w for _, w, _ in run.running.values()}:
                     self.backend.replace(wid)
                     self._forget_worker(wid)
             raise
         finally:
+            record.done = True
+            record.active = 0
             for handle in list(self.backend.workers.values()):
                 if stage_id in handle.stages:
                     handle.stages.discard(stage_id)
@@ -221,8 +242,11 @@ class _StageRun:
     """The tasks of one stage attempt, until done, failed or drained."""
 
     def __init__(self, sched, stage_id, kind, rdd, extra, blob, results, properties,
-                 has_payload, has_cache, shuffle_ids):
+                 has_payload, has_cache, shuffle_ids, job, record):
         self.sched = sched
+        self.job = job
+        #: counters the status tracker reads
+        self.record = record
         self.backend = sched.backend
         self.stage_id = stage_id
         self.kind = kind
@@ -283,6 +307,8 @@ class _StageRun:
                     self.on_message(event[1], event[2])
             if self.failure is not None:
                 raise self.failure
+            if self.job.cancelled:
+                raise JobCancelledError(f"Job {self.job.job_id} cancelled: {self.job.cancelled}")
 
     def launch(self):
         for handle in list(self.backend.workers.values()):
@@ -309,6 +335,7 @@ class _StageRun:
                 continue
             handle.running = tid
             self.running[tid] = (split, handle.wid, attempt)
+            self.record.active += 1
             self.sched.task_count += 1
             self.last_launch = time.monotonic()
 
@@ -318,6 +345,12 @@ class _StageRun:
         if handle is not None and handle.running == tid:
             handle.running = None
         info = self.running.pop(tid, None)
+        if info is not None:
+            self.record.active -= 1
+            if op == "done":
+                self.record.completed += 1
+            else:
+                self.record.failed += 1
         if op == "done":
             for key in msg[3]:
                 self.sched.cache_locs[tuple(key)] = wid
@@ -354,6 +387,8 @@ class _StageRun:
         self.backend.replace(wid)
         for tid in lost:
             split = self.running.pop(tid)[0]
+            self.record.active -= 1
+            self.record.failed += 1
             count = self.losses[split] = self.losses.get(split, 0) + 1
             if count > self.sched.max_worker_losses:
                 self.failure = WorkerLostError(

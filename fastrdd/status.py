@@ -1,0 +1,132 @@
+"""Job and stage records, cancellation flags, and the StatusTracker that reads them.
+
+The scheduler creates a ``JobRecord`` when an action is called (before it
+waits for its turn) and a ``StageRecord`` for each stage attempt; the
+tracker reports them with PySpark's ``SparkJobInfo``/``SparkStageInfo``.
+Cancelling sets a job's ``cancelled`` reason: a queued job fails when its
+turn comes, a running one within one scheduler poll, its running tasks
+stopped.
+"""
+import threading
+from collections import namedtuple
+
+from .errors import FastRDDError
+
+__all__ = ["SparkJobInfo", "SparkStageInfo", "StatusTracker", "JobRecord", "StageRecord",
+           "JobCancelledError"]
+
+SparkJobInfo = namedtuple("SparkJobInfo", "jobId stageIds status")
+SparkStageInfo = namedtuple("SparkStageInfo", "stageId currentAttemptId name numTasks "
+                                              "numActiveTasks numCompletedTasks numFailedTasks")
+
+#: how many finished jobs the tracker remembers (the oldest are forgotten)
+RETAINED_JOBS = 1000
+
+
+class JobCancelledError(FastRDDError, RuntimeError):
+    """The job was cancelled (cancelJobGroup, cancelJobsWithTag, cancelAllJobs)."""
+
+
+class JobRecord:
+    """One action's job: its group, tags, stages and status."""
+
+    def __init__(self, job_id, properties):
+        props = properties or {}
+        self.job_id = job_id
+        self.group = props.get("spark.jobGroup.id")
+        self.description = props.get("spark.job.description")
+        self.tags = set(filter(None, props.get("spark.job.tags", "").split(",")))
+        self.stage_ids = []
+        #: RUNNING (also while queued), SUCCEEDED, FAILED
+        self.status = "RUNNING"
+        #: why it was cancelled, or None
+        self.cancelled = None
+
+    def info(self):
+        return SparkJobInfo(self.job_id, list(self.stage_ids), self.status)
+
+
+class StageRecord:
+    """One stage attempt's task counters."""
+
+    def __init__(self, stage_id, name, num_tasks):
+        self.stage_id = stage_id
+        self.name = name
+        self.num_tasks = num_tasks
+        self.active = 0
+        self.completed = 0
+        self.failed = 0
+        self.done = False
+
+    def info(self):
+        return SparkStageInfo(self.stage_id, 0, self.name, self.num_tasks, self.active,
+                              self.completed, self.failed)
+
+
+class JobRegistry:
+    """The records, shared by the scheduler (writer) and tracker/cancel calls (readers)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.jobs = {}
+        self.stages = {}
+        self._next = 0
+
+    def new_job(self, properties):
+        with self.lock:
+            job = JobRecord(self._next, properties)
+            self._next += 1
+            self.jobs[job.job_id] = job
+            while len(self.jobs) > RETAINED_JOBS:
+                oldest = next(iter(self.jobs))
+                for sid in self.jobs.pop(oldest).stage_ids:
+                    self.stages.pop(sid, None)
+            return job
+
+    def cancel(self, reason, predicate):
+        with self.lock:
+            for job in self.jobs.values():
+                if job.status == "RUNNING" and predicate(job):
+                    job.cancelled = reason
+
+
+class StatusTracker:
+    """Monitoring of jobs and stages, as in PySpark.
+
+    >>> tracker = sc.statusTracker()
+    >>> sc.setJobGroup("tracked", "a group to look up")
+    >>> sc.parallelize(range(4), 2).count()
+    4
+    >>> sc.setLocalProperty("spark.jobGroup.id", None)
+    >>> job = tracker.getJobIdsForGroup("tracked")[-1]
+    >>> tracker.getJobInfo(job).status
+    'SUCCEEDED'
+    >>> stage = tracker.getJobInfo(job).stageIds[0]
+    >>> tracker.getStageInfo(stage).numCompletedTasks
+    2
+    """
+
+    def __init__(self, registry):
+        self._registry = registry
+
+    def getJobIdsForGroup(self, jobGroup=None):
+        with self._registry.lock:
+            return [j.job_id for j in self._registry.jobs.values() if j.group == jobGroup]
+
+    def getActiveStageIds(self):
+        with self._registry.lock:
+            return sorted(s.stage_id for s in self._registry.stages.values() if not s.done)
+
+    def getActiveJobsIds(self):
+        with self._registry.lock:
+            return sorted(j.job_id for j in self._registry.jobs.values() if j.status == "RUNNING")
+
+    def getJobInfo(self, jobId):
+        with self._registry.lock:
+            job = self._registry.jobs.get(jobId)
+            return job.info() if job else None
+
+    def getStageInfo(self, stageId):
+        with self._registry.lock:
+            stage = self._registry.stages.get(stageId)
+            return stage.info() if stage else None

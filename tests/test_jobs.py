@@ -1,0 +1,89 @@
+"""Job groups, tags, cancellation from another thread, the status tracker, local properties."""
+import threading
+import time
+
+import pytest
+
+from fastrdd import TaskContext
+from fastrdd.status import JobCancelledError
+
+
+def slow(x):
+    time.sleep(30)
+    return x
+
+
+def run_in_thread(sc, setup, job, out):
+    def target():
+        setup()
+        try:
+            out.append(job())
+        except Exception as e:
+            out.append(e)
+    t = threading.Thread(target=target)
+    t.start()
+    return t
+
+
+def test_cancel_group_stops_its_tasks_and_leaves_other_jobs(fresh):
+    sc = fresh("local[2]")
+    doomed, other = [], []
+    started = time.monotonic()
+    a = run_in_thread(sc, lambda: sc.setJobGroup("g1", "slow"),
+                      lambda: sc.parallelize(range(4), 2).map(slow).count(), doomed)
+    time.sleep(1.0)
+    b = run_in_thread(sc, lambda: sc.setJobGroup("g2", "fine"),
+                      lambda: sc.parallelize(range(10), 2).sum(), other)
+    sc.cancelJobGroup("g1")
+    a.join(20)
+    b.join(20)
+    assert isinstance(doomed[0], JobCancelledError) and "g1" in str(doomed[0])
+    assert other == [45]
+    assert time.monotonic() - started < 20  # the sleeping tasks were stopped
+    assert sc.parallelize(range(3)).count() == 3
+
+
+def test_cancel_by_tag_and_all(fresh):
+    sc = fresh("local[2]")
+    out = []
+
+    def tagged():
+        sc.addJobTag("etl")
+
+    t = run_in_thread(sc, tagged, lambda: sc.parallelize(range(2), 2).map(slow).count(), out)
+    time.sleep(1.0)
+    sc.cancelJobsWithTag("etl")
+    t.join(20)
+    assert isinstance(out[0], JobCancelledError)
+    out.clear()
+    t = run_in_thread(sc, lambda: None, lambda: sc.parallelize(range(2), 2).map(slow).count(), out)
+    time.sleep(1.0)
+    sc.cancelAllJobs()
+    t.join(20)
+    assert isinstance(out[0], JobCancelledError)
+    with pytest.raises(ValueError):
+        sc.addJobTag("a,b")
+
+
+def test_status_tracker_and_local_properties(sc):
+    tracker = sc.statusTracker()
+    sc.setJobGroup("watched", "monitoring test")
+    sc.setLocalProperty("my.key", "my value")
+    try:
+        props = sc.parallelize(range(2), 2).map(
+            lambda x: TaskContext.get().getLocalProperty("my.key")).collect()
+        pairs = sc.parallelize([(1, 1)], 2).reduceByKey(lambda a, b: a + b)
+        pairs.count()
+    finally:
+        sc.setLocalProperty("spark.jobGroup.id", None)
+        sc.setLocalProperty("my.key", None)
+    assert props == ["my value", "my value"]
+    jobs = tracker.getJobIdsForGroup("watched")
+    assert len(jobs) == 2
+    info = tracker.getJobInfo(jobs[-1])
+    assert info.status == "SUCCEEDED" and len(info.stageIds) == 2
+    stage = tracker.getStageInfo(info.stageIds[-1])
+    assert stage.numTasks == 2 and stage.numCompletedTasks == 2 and stage.numActiveTasks == 0
+    assert tracker.getActiveJobsIds() == [] and tracker.getActiveStageIds() == []
+    assert tracker.getJobInfo(10 ** 9) is None
+    assert sc.getLocalProperty("my.key") is None
