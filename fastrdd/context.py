@@ -116,6 +116,12 @@ class SparkContext:
         self._next_rdd = 0
         self._next_shuffle = 0
         self._next_broadcast = 0
+        self._added_files = []
+        self._added_archives = []
+        self._checkpoint_dir = None
+        #: ids of RDDs marked by checkpoint()/localCheckpoint(), not yet written
+        self._pending_checkpoints = set()
+        self._checkpointing = False
         self._id_lock = threading.Lock()
         self._local_properties = threading.local()
         self._workers = workers
@@ -127,6 +133,11 @@ class SparkContext:
         os.makedirs(base, exist_ok=True)
         self._app_dir = tempfile.mkdtemp(prefix=f"fastrdd-{self._app_id}-{uuid.uuid4().hex[:6]}-",
                                          dir=base)
+        from .files import FILES_ENV, SparkFiles
+
+        os.makedirs(self._files_dir())
+        env[FILES_ENV] = self._files_dir()
+        SparkFiles._root_directory = self._files_dir()
         timeout = float(self._conf.get("fastrdd.worker.timeout", "60"))
         self._backend = LocalBackend(workers, self._app_dir, env, heartbeat_timeout=timeout)
         try:
@@ -166,6 +177,9 @@ class SparkContext:
             pass
         self._backend.stop()
         shutil.rmtree(self._app_dir, ignore_errors=True)
+        from .files import SparkFiles
+
+        SparkFiles._root_directory = None
 
     def __enter__(self):
         return self
@@ -314,6 +328,93 @@ class SparkContext:
         from .status import StatusTracker
 
         return StatusTracker(self._scheduler.registry)
+
+    # -- files and Python dependencies ----------------------------------------------
+    PACKAGE_EXTENSIONS = (".zip", ".egg", ".jar")
+
+    def _files_dir(self):
+        return os.path.join(self._app_dir, "files")
+
+    def addFile(self, path, recursive=False):
+        """Ship a file (or, with ``recursive``, a directory) to every task: see SparkFiles.get."""
+        from .files import add_file
+
+        name = add_file(self._files_dir(), path, recursive)
+        if name not in self._added_files:
+            self._added_files.append(name)
+
+    def addPyFile(self, path):
+        """Ship a .py, .zip or .egg file and make it importable in tasks (and here).
+
+        >>> import os, tempfile
+        >>> d = tempfile.mkdtemp()
+        >>> with open(os.path.join(d, "shipped_mod.py"), "w") as f:
+        ...     _ = f.write("def triple(x):\\n    return 3 * x\\n")
+        >>> sc.addPyFile(os.path.join(d, "shipped_mod.py"))
+        >>> sc.parallelize([1, 2]).map(lambda x: __import__("shipped_mod").triple(x)).collect()
+        [3, 6]
+        """
+        import sys
+
+        self.addFile(path)
+        name = os.path.basename(path)
+        entry = self._files_dir()
+        if name.lower().endswith(self.PACKAGE_EXTENSIONS):
+            entry = os.path.join(entry, name)
+            self._backend.extra_paths.append(entry)
+        self._send_all(("pypath", entry))
+        if entry not in sys.path:
+            sys.path.insert(1, entry)
+        import importlib
+
+        importlib.invalidate_caches()
+
+    def addArchive(self, path):
+        """Ship an archive, unpacked under SparkFiles.get(<archive name>)."""
+        from .files import add_archive
+
+        name = add_archive(self._files_dir(), path)
+        if name not in self._added_archives:
+            self._added_archives.append(name)
+
+    @property
+    def listFiles(self):
+        """The file paths added with addFile/addPyFile."""
+        return [os.path.join(self._files_dir(), n) for n in self._added_files]
+
+    @property
+    def listArchives(self):
+        """The archive paths added with addArchive."""
+        return [os.path.join(self._files_dir(), n) for n in self._added_archives]
+
+    # -- checkpoints ------------------------------------------------------------------
+    def setCheckpointDir(self, dirName):
+        """Where RDD.checkpoint() writes (a unique subdirectory is made inside)."""
+        path = os.path.join(os.path.abspath(os.path.expanduser(dirName)), str(uuid.uuid4()))
+        os.makedirs(path, exist_ok=True)
+        self._checkpoint_dir = path
+
+    def getCheckpointDir(self):
+        """The checkpoint directory, or None.
+
+        >>> import tempfile
+        >>> sc.setCheckpointDir(tempfile.mkdtemp())
+        >>> sc.getCheckpointDir() is not None
+        True
+        """
+        return self._checkpoint_dir
+
+    def _after_job(self, rdd):
+        """Write pending checkpoints of ``rdd``'s lineage (PySpark does it after the job)."""
+        if self._checkpointing or not self._pending_checkpoints:
+            return
+        from .checkpoint import write_checkpoints
+
+        self._checkpointing = True
+        try:
+            write_checkpoints(self, rdd)
+        finally:
+            self._checkpointing = False
 
     # -- ids --------------------------------------------------------------------
     def _new_rdd_id(self):

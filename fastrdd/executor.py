@@ -57,6 +57,8 @@ class LocalBackend:
         self.heartbeat_timeout = heartbeat_timeout
         self.workers = {}
         self._next_wid = 0
+        #: import path entries added since start (addPyFile), for replacement workers
+        self.extra_paths = []
 
     # -- lifecycle -----------------------------------------------------
     def start(self):
@@ -72,7 +74,7 @@ class LocalBackend:
         from_worker_r, from_worker_w = os.pipe()
         env = dict(os.environ)
         env.update(self.env)
-        env["PYTHONPATH"] = worker_path()
+        env["PYTHONPATH"] = worker_path(self.extra_paths + [env.get("FASTRDD_FILES_DIR", "")])
         env.setdefault("PYTHONHASHSEED", "0")  # one hash() for user classes in every worker
         # -S: the driver's sys.path (site-packages included) is passed whole,
         # so the worker skips re-running site and its .pth hooks at start-up
@@ -191,14 +193,14 @@ class LocalBackend:
         return events
 
 
-def worker_path():
+def worker_path(extra=()):
     """PYTHONPATH for workers: where fastrdd lives, then the driver's sys.path.
 
     Functions pickled by reference (defined in importable modules) resolve
     in the worker exactly as in the driver.
     """
     package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    entries = [package_parent] + [p or os.getcwd() for p in sys.path]
+    entries = [package_parent] + [p or os.getcwd() for p in sys.path] + [e for e in extra if e]
     return os.pathsep.join(dict.fromkeys(entries))
 
 

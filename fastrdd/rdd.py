@@ -223,6 +223,110 @@ class RDD:
         """
         return self._storage_level
 
+    # -- checkpoints ------------------------------------------------------------------
+    def checkpoint(self):
+        """Save this RDD to the checkpoint directory after the next job, cutting its lineage.
+
+        >>> import tempfile
+        >>> sc.setCheckpointDir(tempfile.mkdtemp())
+        >>> rdd = sc.parallelize(range(5), 2).map(lambda x: x * 2)
+        >>> rdd.checkpoint()
+        >>> rdd.isCheckpointed()
+        False
+        >>> rdd.sum()
+        20
+        >>> rdd.isCheckpointed(), rdd.getCheckpointFile() is not None, rdd.collect()
+        (True, True, [0, 2, 4, 6, 8])
+        """
+        if self.ctx.getCheckpointDir() is None:
+            raise RuntimeError("Checkpoint directory has not been set in the SparkContext: "
+                               "call sc.setCheckpointDir(path) first")
+        self._checkpoint_local = False
+        self.ctx._pending_checkpoints.add(self._id)
+
+    def localCheckpoint(self):
+        """Checkpoint into the workers' local storage (faster; lost with the context).
+
+        >>> rdd = sc.parallelize(range(3)).map(lambda x: x + 1)
+        >>> rdd.localCheckpoint()
+        >>> rdd.collect(), rdd.isLocallyCheckpointed()
+        ([1, 2, 3], True)
+        """
+        self._checkpoint_local = True
+        self.ctx._pending_checkpoints.add(self._id)
+
+    def isCheckpointed(self):
+        """Whether this RDD was written to a (reliable) checkpoint."""
+        return self.is_checkpointed and not getattr(self, "_checkpoint_local", False)
+
+    def isLocallyCheckpointed(self):
+        """Whether this RDD was marked for, or written to, a local checkpoint."""
+        return getattr(self, "_checkpoint_local", False)
+
+    def getCheckpointFile(self):
+        """The directory this RDD was checkpointed to, or None."""
+        return getattr(self, "_checkpoint_path", None) if self.isCheckpointed() else None
+
+    def cleanShuffleDependencies(self, blocking=False):
+        """Delete the shuffle files of this RDD's lineage (recomputed if needed again).
+
+        >>> rdd = sc.parallelize([(1, 1), (1, 2)]).reduceByKey(lambda a, b: a + b)
+        >>> rdd.collect()
+        [(1, 3)]
+        >>> rdd.cleanShuffleDependencies()
+        >>> rdd.collect()
+        [(1, 3)]
+        """
+        from .checkpoint import _lineage
+
+        for r in _lineage(self):
+            if r._shuffle_dep is not None:
+                self.ctx._scheduler.released_shuffles.append(r._shuffle_dep.shuffle_id)
+
+    def barrier(self):
+        """Run the next stage in barrier mode: all its tasks at once (see RDDBarrier).
+
+        >>> from fastrdd.taskcontext import BarrierTaskContext
+        >>> def f(iterator):
+        ...     ctx = BarrierTaskContext.get()
+        ...     ctx.barrier()
+        ...     return ctx.allGather(str(ctx.partitionId()))
+        >>> sc.parallelize(range(4), 2).barrier().mapPartitions(f).collect()
+        ['0', '1', '0', '1']
+        """
+        from .barrier import RDDBarrier
+
+        return RDDBarrier(self)
+
+    def toDF(self, schema=None, sampleRatio=None):
+        """Spark SQL is not part of fastrdd (an RDD engine with no JVM)."""
+        raise NotImplementedError(
+            "toDF() needs Spark SQL, which fastrdd does not provide: collect the rows and build a "
+            "pandas DataFrame (pandas.DataFrame(rdd.collect())), or use PySpark for SQL.")
+
+    def __getnewargs__(self):
+        self.__reduce__()
+
+    def collectWithJobGroup(self, groupId, description, interruptOnCancel=False):
+        """Deprecated: collect() under a job group (use setJobGroup instead)."""
+        import warnings
+
+        warnings.warn("Deprecated in 3.1, Use pyspark.InheritableThread with the pinned thread "
+                      "mode enabled.", FutureWarning, stacklevel=2)
+        self.ctx.setJobGroup(groupId, description, interruptOnCancel)
+        return self.collect()
+
+    def has_resource_profile(self):
+        return False
+
+    def getResourceProfile(self):
+        """Stage-level resource profiles are not supported: every task gets one core."""
+        return None
+
+    def withResources(self, profile):
+        raise NotImplementedError("Stage-level resource profiles need a Spark cluster manager; "
+                                  "fastrdd runs each task on one worker process")
+
     # -- narrow transformations --------------------------------------------------
     def mapPartitionsWithIndex(self, f, preservesPartitioning=False):
         """Apply ``f(partition index, iterator)`` to each partition.
@@ -710,7 +814,9 @@ class RDD:
         """Run ``func(split, iterator)`` on partitions; the list of results."""
         if partitions is None:
             partitions = range(self.getNumPartitions())
-        return self.ctx._run_job(self, func, partitions)
+        results = self.ctx._run_job(self, func, partitions)
+        self.ctx._after_job(self)
+        return results
 
     def collect(self):
         """All elements, as a list on the driver.

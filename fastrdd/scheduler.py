@@ -164,6 +164,13 @@ class DAGScheduler:
             for w in self.map_outputs.setdefault(dep.shuffle_id, [None] * dep.num_maps)]
             for dep in deps}
         blob = dumps_stage((kind, node, extra, locations))
+        if any(getattr(r, "is_barrier", False) for r in members):
+            if len(todo) > len(self.backend.workers):
+                raise JobFailedError(
+                    f"Barrier stage needs its {len(todo)} tasks to run at once, but there are "
+                    f"only {len(self.backend.workers)} workers: coalesce() to at most that many "
+                    f"partitions, or start more workers")
+            properties = dict(properties or {}, **{"fastrdd.barrier.tasks": len(todo)})
         has_payload = any(r._has_payload for r in members)
         has_cache = any(r.is_cached for r in members)
         run = _StageRun(self, stage_id, kind, rdd, extra, blob, results, properties,
@@ -376,7 +383,8 @@ class _StageRun:
                 self.draining = True
                 return
             count = self.failures[split] = self.failures.get(split, 0) + 1
-            if count >= self.sched.max_failures:
+            barrier = bool(self.properties and "fastrdd.barrier.tasks" in self.properties)
+            if count >= self.sched.max_failures or barrier:
                 self.failure = self.user_error(msg[3], msg[4], split, count)
             else:
                 self.queue(split)

@@ -51,3 +51,42 @@ class TaskContext:
 
     def cpus(self):
         return 1
+
+
+class BarrierTaskContext(TaskContext):
+    """The context of a task in a barrier stage: ``barrier()`` and ``allGather()``."""
+
+    def __init__(self, stage_id, partition_id, attempt_number, task_attempt_id, properties,
+                 num_tasks, directory):
+        super().__init__(stage_id, partition_id, attempt_number, task_attempt_id, properties)
+        self._num_tasks = num_tasks
+        self._directory = directory
+        self._epoch = 0
+
+    @classmethod
+    def get(cls):
+        """The running barrier task's context (None outside a barrier task)."""
+        current = TaskContext._current
+        return current if isinstance(current, BarrierTaskContext) else None
+
+    def _meet(self, message):
+        from .barrier import wait_for_peers
+
+        self._epoch += 1
+        return wait_for_peers(self._directory, self._epoch, self._partition_id, self._num_tasks,
+                              message)
+
+    def barrier(self):
+        """Wait until every task of the stage reaches this call."""
+        self._meet("")
+
+    def allGather(self, message=""):
+        """Wait for every task and return all their messages, in partition order."""
+        if not isinstance(message, str):
+            raise TypeError(f"allGather takes a str message, got {type(message).__name__}")
+        return self._meet(message)
+
+    def getTaskInfos(self):
+        from .barrier import BarrierTaskInfo
+
+        return [BarrierTaskInfo("127.0.0.1") for _ in range(self._num_tasks)]

@@ -42,7 +42,7 @@ from .errors import FetchFailedError
 from .pipes import PipeReader, PipeWriter
 from .serializers import dumps_records
 from .shuffle import aggregate_map_side, read_reduce_input, shuffle_file_prefix, write_map_output
-from .taskcontext import TaskContext
+from .taskcontext import BarrierTaskContext, TaskContext
 
 #: Seconds between heartbeats.  The driver declares a worker lost after
 #: ``fastrdd.worker.timeout`` seconds of silence (default 60), so a busy
@@ -126,6 +126,12 @@ class Worker:
         elif op == "unpersist":
             rdd_id = msg[1]
             self.store.remove_where(lambda key: key[0] == "rdd" and key[1] == rdd_id)
+        elif op == "pypath":
+            import importlib
+
+            if msg[1] not in sys.path:
+                sys.path.insert(1, msg[1])
+            importlib.invalidate_caches()
         elif op == "unbroadcast":
             broadcast.forget(msg[1])
         elif op == "remove_shuffle":
@@ -147,7 +153,12 @@ class Worker:
             kind, node, extra, locations = self.stage(stage_id)
             accumulators.reset_task_copies()
             runtime = TaskRuntime(self, payloads, locations)
-            TaskContext._set(TaskContext(stage_id, split, attempt, task_id, props))
+            if props and "fastrdd.barrier.tasks" in props:
+                directory = os.path.join(os.path.dirname(self.directory), f"barrier-{stage_id}")
+                TaskContext._set(BarrierTaskContext(stage_id, split, attempt, task_id, props,
+                                                    props["fastrdd.barrier.tasks"], directory))
+            else:
+                TaskContext._set(TaskContext(stage_id, split, attempt, task_id, props))
             records = node.iterator(split, runtime)
             if kind == "result":
                 result = encode_result(extra(split, records))

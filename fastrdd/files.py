@@ -1,0 +1,77 @@
+"""SparkFiles: files shipped with ``sc.addFile``/``addPyFile``/``addArchive``.
+
+Added files are copied into the application's ``files`` directory.  On
+this machine the workers read that same directory (its path reaches them
+in ``FASTRDD_FILES_DIR``), and it is on their import path, so a module
+added with ``addPyFile`` is importable in tasks.
+"""
+import os
+import shutil
+
+__all__ = ["SparkFiles", "FILES_ENV"]
+
+#: environment variable naming the files directory in worker processes
+FILES_ENV = "FASTRDD_FILES_DIR"
+
+
+class SparkFiles:
+    """Paths of files added with ``SparkContext.addFile``.
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "greeting.txt")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("hello")
+    >>> sc.addFile(path)
+    >>> def read(_):
+    ...     with open(SparkFiles.get("greeting.txt")) as f:
+    ...         return f.read()
+    >>> sc.parallelize([1, 2], 2).map(read).collect()
+    ['hello', 'hello']
+    """
+
+    _root_directory = None
+
+    def __init__(self):
+        raise NotImplementedError("Do not construct SparkFiles objects")
+
+    @classmethod
+    def get(cls, filename):
+        """The absolute path of an added file, in the driver or in a task."""
+        return os.path.join(cls.getRootDirectory(), filename)
+
+    @classmethod
+    def getRootDirectory(cls):
+        """The directory holding added files."""
+        root = cls._root_directory or os.environ.get(FILES_ENV)
+        if root is None:
+            raise RuntimeError("No SparkContext is active: SparkFiles has no root directory")
+        return root
+
+
+def add_file(root, path, recursive=False):
+    """Copy ``path`` into ``root``; returns the name it is known by."""
+    path = os.path.abspath(os.path.expanduser(path[len("file:"):] if path.startswith("file:") else path))
+    name = os.path.basename(path.rstrip("/"))
+    target = os.path.join(root, name)
+    if os.path.isdir(path):
+        if not recursive:
+            raise ValueError(f"{path} is a directory; pass recursive=True to add a directory")
+        if os.path.exists(target):
+            shutil.rmtree(target)
+        shutil.copytree(path, target)
+    elif os.path.isfile(path):
+        shutil.copyfile(path, target)
+    else:
+        raise FileNotFoundError(f"File {path} does not exist")
+    return name
+
+
+def add_archive(root, path):
+    """Unpack an archive (zip, tar, tar.gz...) into ``root/<archive name>``."""
+    name = add_file(root, path)
+    target = os.path.join(root, name)
+    unpacked = target + ".unpacked"
+    shutil.unpack_archive(target, unpacked)
+    os.replace(target, target + ".archive")
+    os.rename(unpacked, target)
+    return name

@@ -1,0 +1,67 @@
+"""Checkpoints, shipped files, barrier stages and other context members."""
+import os
+import zipfile
+
+import pytest
+
+from fastrdd.files import SparkFiles
+from fastrdd.taskcontext import BarrierTaskContext
+
+
+def test_checkpoint_cuts_lineage_and_survives_recompute(sc, tmp_path):
+    sc.setCheckpointDir(str(tmp_path))
+    base = sc.parallelize([(i % 4, i) for i in range(40)], 4).reduceByKey(lambda a, b: a + b)
+    mapped = base.mapValues(lambda v: v * 2)
+    mapped.checkpoint()
+    expected = sorted(mapped.collect())
+    assert mapped.isCheckpointed() and not mapped.isLocallyCheckpointed()
+    assert mapped.toDebugString().decode().count("\n") == 0  # no parents left
+    assert os.path.isdir(mapped.getCheckpointFile())
+    assert sorted(mapped.collect()) == expected
+    assert sorted(mapped.map(lambda kv: kv).collect()) == expected
+    assert mapped.getNumPartitions() == 4 and mapped.partitioner == base.partitioner
+
+
+def test_checkpoint_needs_a_directory(fresh):
+    sc = fresh("local[1]")
+    with pytest.raises(RuntimeError, match="setCheckpointDir"):
+        sc.parallelize([1]).checkpoint()
+
+
+def test_files_and_py_files_reach_tasks(sc, tmp_path):
+    data = tmp_path / "lookup.txt"
+    data.write_text("42")
+    sc.addFile(str(data))
+    assert sc.parallelize([0, 1], 2).map(lambda _: open(SparkFiles.get("lookup.txt")).read()).collect() == ["42", "42"]
+    assert any(p.endswith("lookup.txt") for p in sc.listFiles)
+    archive = tmp_path / "zipped_mod.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("zipped_mod.py", "VALUE = 'from zip'\n")
+    sc.addPyFile(str(archive))
+    assert sc.parallelize([0], 1).map(lambda _: __import__("zipped_mod").VALUE).collect() == ["from zip"]
+    assert SparkFiles.getRootDirectory() == os.path.dirname(SparkFiles.get("x"))
+
+
+def test_barrier_stage(fresh):
+    sc = fresh("local[2]")
+
+    def gather(iterator):
+        ctx = BarrierTaskContext.get()
+        ctx.barrier()
+        return ctx.allGather(str(sum(iterator)))
+
+    assert sc.parallelize(range(10), 2).barrier().mapPartitions(gather).collect() == ["10", "35", "10", "35"]
+    with pytest.raises(Exception, match="only 2 workers"):
+        sc.parallelize(range(10), 3).barrier().mapPartitions(gather).collect()
+    assert BarrierTaskContext.get() is None
+
+
+def test_context_attributes(sc):
+    assert sc.version and sc.applicationId.startswith("local-")
+    assert sc.startTime > 0
+    assert sc.getConf().get("spark.master").startswith("local")
+    with pytest.raises(ValueError):
+        sc.setLogLevel("LOUD")
+    sc.setLogLevel("WARN")
+    with pytest.raises(NotImplementedError, match="Spark SQL"):
+        sc.parallelize([1]).toDF()
