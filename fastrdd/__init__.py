@@ -23,6 +23,23 @@ _PUBLIC = {
     "Broadcast": "broadcast",
     "Accumulator": "accumulators",
     "AccumulatorParam": "accumulators",
+    "AddingAccumulatorParam": "accumulators",
+    "BarrierTaskContext": "taskcontext",
+    "BarrierTaskInfo": "barrier",
+    "RDDBarrier": "barrier",
+    "SparkFiles": "files",
+    "StatusTracker": "status",
+    "SparkJobInfo": "status",
+    "SparkStageInfo": "status",
+    "InheritableThread": "threads",
+    "inheritable_thread_target": "threads",
+    "Profiler": "profiler",
+    "BasicProfiler": "profiler",
+    "CPickleSerializer": "serializers",
+    "CloudPickleSerializer": "serializers",
+    "MarshalSerializer": "serializers",
+    "PickleSerializer": "serializers",
+    "StatCounter": "statcounter",
 }
 
 __all__ = sorted(_PUBLIC) + ["__version__"]

@@ -8,6 +8,7 @@ import atexit
 import os
 import re
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -88,6 +89,16 @@ class SparkContext:
         self.appName = self._conf.get("spark.app.name")
         self.sparkHome = sparkHome
         self.environment = dict(environment or {})
+        self.environment.setdefault("PYTHONHASHSEED", os.environ.get("PYTHONHASHSEED", "0"))
+        self.pythonExec = os.environ.get("PYSPARK_PYTHON", sys.executable)
+        self.pythonVer = "%d.%d" % sys.version_info[:2]
+        self._batchSize = batchSize
+        self._profiler_cls = profiler_cls
+        if serializer is None:
+            from .serializers import CloudPickleSerializer
+
+            serializer = CloudPickleSerializer()
+        self.serializer = serializer
         workers, failures = parse_master(self.master)
         if self._conf.contains("spark.task.maxFailures"):
             failures = int(self._conf.get("spark.task.maxFailures"))
@@ -150,8 +161,15 @@ class SparkContext:
         from .scheduler import DAGScheduler
 
         self._created_at = "%s (%s)" % _call_site()[::-1]
+        self.profiler_collector = None
+        if self._conf.get("spark.python.profile", "false").lower() == "true":
+            from .profiler import BasicProfiler, ProfilerCollector
+
+            self.profiler_collector = ProfilerCollector(
+                self._profiler_cls or BasicProfiler, self._conf.get("spark.python.profile.dump"))
         wait = float(self._conf.get("fastrdd.locality.wait", "0.2"))
         self._scheduler = DAGScheduler(self._backend, failures, locality_wait=wait)
+        self._scheduler.profiles = self.profiler_collector
         atexit.register(self.stop)
 
     # -- lifecycle ------------------------------------------------------------
@@ -328,6 +346,37 @@ class SparkContext:
         from .status import StatusTracker
 
         return StatusTracker(self._scheduler.registry)
+
+    def show_profiles(self):
+        """Print the Python profiles collected so far (needs spark.python.profile=true)."""
+        if self.profiler_collector is None:
+            raise RuntimeError("'spark.python.profile' configuration must be set to 'true' to "
+                               "enable Python profile.")
+        self.profiler_collector.show_profiles()
+
+    def dump_profiles(self, path):
+        """Write the collected profiles as ``path/rdd_<id>.pstats``."""
+        if self.profiler_collector is None:
+            raise RuntimeError("'spark.python.profile' configuration must be set to 'true' to "
+                               "enable Python profile.")
+        self.profiler_collector.dump_profiles(path)
+
+    def sparkUser(self):
+        """The user running this application."""
+        import getpass
+
+        return os.environ.get("SPARK_USER") or getpass.getuser()
+
+    @property
+    def resources(self):
+        """Driver resources (GPUs...): none are managed by fastrdd."""
+        return {}
+
+    def __repr__(self):
+        return f"<SparkContext master={self.master} appName={self.appName}>"
+
+    def __getnewargs__(self):
+        self.__reduce__()
 
     # -- files and Python dependencies ----------------------------------------------
     PACKAGE_EXTENSIONS = (".zip", ".egg", ".jar")
@@ -653,8 +702,10 @@ class SparkContext:
     # -- jobs ---------------------------------------------------------------
     def _run_job(self, rdd, func, partitions):
         self._check_active()
-        props = dict(getattr(self._local_properties, "props", {})) or None
-        return self._scheduler.run_job(rdd, func, partitions, props)
+        props = dict(getattr(self._local_properties, "props", {}))
+        if self.profiler_collector is not None:
+            props["fastrdd.profile"] = "1"
+        return self._scheduler.run_job(rdd, func, partitions, props or None)
 
     def runJob(self, rdd, partitionFunc, partitions=None, allowLocal=False):
         """Run ``partitionFunc(iterator)`` on the given partitions; the concatenated results.

@@ -12,7 +12,7 @@ class FastRDDError(Exception):
     """Base class of fastrdd's own errors."""
 
 
-class ContextError(FastRDDError, RuntimeError):
+class ContextError(FastRDDError, ValueError):
     """Misuse of SparkContext: a second active context, or use after stop()."""
 
 

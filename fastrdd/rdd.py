@@ -1405,6 +1405,126 @@ class RDD:
         """
         return int(self.count())
 
+    # -- statistics -------------------------------------------------------------------
+    def stats(self):
+        """A StatCounter of the elements: count, mean, variance, min, max in one pass.
+
+        >>> sc.parallelize([1.0, 2.0, 3.0]).stats()
+        (count: 3, mean: 2.0, stdev: 0.816496580927726, max: 3.0, min: 1.0)
+        """
+        from .statcounter import StatCounter
+
+        return self.mapPartitions(lambda it: [StatCounter(it)]).reduce(lambda a, b: a.mergeStats(b))
+
+    def mean(self):
+        """The mean of the elements.
+
+        >>> sc.parallelize([1, 2, 3]).mean()
+        2.0
+        """
+        return self.stats().mean()
+
+    def variance(self):
+        """The population variance of the elements.
+
+        >>> sc.parallelize([1, 2, 3]).variance()
+        0.6666666666666666
+        """
+        return self.stats().variance()
+
+    def stdev(self):
+        """The population standard deviation of the elements.
+
+        >>> sc.parallelize([1, 2, 3]).stdev()
+        0.816496580927726
+        """
+        return self.stats().stdev()
+
+    def sampleVariance(self):
+        """The sample variance (divides by n - 1).
+
+        >>> sc.parallelize([1, 2, 3]).sampleVariance()
+        1.0
+        """
+        return self.stats().sampleVariance()
+
+    def sampleStdev(self):
+        """The sample standard deviation (divides by n - 1).
+
+        >>> sc.parallelize([1, 2, 3]).sampleStdev()
+        1.0
+        """
+        return self.stats().sampleStdev()
+
+    def histogram(self, buckets):
+        """Counts per bucket: ``buckets`` is a number of even buckets or sorted boundaries.
+
+        Buckets are [lo, hi) except the last, [lo, hi]; None and NaN are ignored.
+
+        >>> rdd = sc.parallelize(range(51))
+        >>> rdd.histogram(2)
+        ([0, 25, 50], [25, 26])
+        >>> rdd.histogram([0, 5, 25, 50])
+        ([0, 5, 25, 50], [5, 20, 26])
+        >>> rdd.histogram([0, 15, 30, 45, 60])  # evenly spaced buckets
+        ([0, 15, 30, 45, 60], [15, 15, 15, 6])
+        >>> rdd = sc.parallelize(["ab", "ac", "b", "bd", "ef"])
+        >>> rdd.histogram(("a", "b", "c"))
+        (('a', 'b', 'c'), [2, 2])
+        """
+        from . import histogram
+
+        boundaries, inc, total = histogram.plan_buckets(self, buckets)
+        if total is not None:
+            return boundaries, [total]
+        counts = self.mapPartitionsWithIndex(
+            lambda s, it, count=histogram.count_partition(boundaries, inc): [count(s, it)])
+        if isinstance(buckets, (list, tuple)):
+            boundaries = buckets
+        return boundaries, counts.reduce(histogram.merge_counts)
+
+    def countApproxDistinct(self, relativeSD=0.05):
+        """Approximate number of distinct elements (HyperLogLog, within ``relativeSD``).
+
+        >>> n = sc.parallelize(range(1000)).map(str).countApproxDistinct()
+        >>> 900 < n < 1100
+        True
+        >>> n = sc.parallelize([i % 20 for i in range(1000)], 7).countApproxDistinct()
+        >>> 16 < n < 24
+        True
+        """
+        from .approx import HyperLogLog, precision_for
+
+        precision_for(relativeSD)
+        sketches = self.mapPartitions(lambda it: [HyperLogLog(relativeSD).add_all(it)])
+        return sketches.reduce(lambda a, b: a.merge(b)).cardinality()
+
+    def sumApprox(self, timeout, confidence=0.95):
+        """sum() within ``timeout`` ms, with bounds; fastrdd computes it exactly.
+
+        >>> rdd = sc.parallelize(map(float, range(1000)), 10)
+        >>> r = sum(range(1000))
+        >>> abs(rdd.sumApprox(1000) - r) / r < 0.05
+        True
+        """
+        from .approx import BoundedFloat
+
+        total = float(self.sum())
+        return BoundedFloat(total, confidence, total, total)
+
+    def meanApprox(self, timeout, confidence=0.95):
+        """mean() within ``timeout`` ms, with bounds; fastrdd computes it exactly.
+
+        >>> rdd = sc.parallelize(map(float, range(1000)), 10)
+        >>> r = sum(range(1000)) / 1000.0
+        >>> abs(rdd.meanApprox(1000) - r) / r < 0.05
+        True
+        """
+        from .approx import BoundedFloat
+
+        mean = float(self.mean())
+        return BoundedFloat(mean, confidence, mean, mean)
+
     def saveAsPickleFile(self, path, batchSize=10):
         """Save as part files of serialized record batches, readable by ``sc.pickleFile``.
 

@@ -76,6 +76,8 @@ class DAGScheduler:
         self.task_count = 0
         #: jobs and stages, for the status tracker and cancellation
         self.registry = JobRegistry()
+        #: a ProfilerCollector when spark.python.profile is on
+        self.profiles = None
 
     # -- jobs ---------------------------------------------------------------
     def run_job(self, rdd, func, partitions, properties=None):
@@ -365,6 +367,8 @@ class _StageRun:
                 return  # a superseded or earlier job's attempt
             split = info[0]
             accumulators.apply_updates(msg[4])
+            if msg[5] is not None and self.sched.profiles is not None:
+                self.sched.profiles.add_stats(self.rdd._id, msg[5])
             if self.kind == "map":
                 self.sched.map_outputs[self.extra.shuffle_id][split] = wid
             else:

@@ -69,3 +69,98 @@ def dumps_records(records):
 
 
 loads_records = load_frames
+
+
+class Serializer:
+    """PySpark's serializer interface: ``dumps(obj) -> bytes`` and ``loads(bytes)``.
+
+    fastrdd chooses its own format per record batch (msgpack for plain
+    records, pickle otherwise), so a serializer given to SparkContext is
+    kept for the user's own use and compatibility; records always travel in
+    the batch format above.
+
+    >>> MarshalSerializer().loads(MarshalSerializer().dumps([1, "a"]))
+    [1, 'a']
+    >>> CPickleSerializer().loads(CPickleSerializer().dumps({"k": (1, 2)}))
+    {'k': (1, 2)}
+    """
+
+    def dumps(self, obj):
+        raise NotImplementedError
+
+    def loads(self, data):
+        raise NotImplementedError
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.__dict__ == other.__dict__
+
+    def __hash__(self):
+        return hash(type(self))
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class PickleSerializer(Serializer):
+    """pickle, protocol 5."""
+
+    def dumps(self, obj):
+        import pickle
+
+        return pickle.dumps(obj, protocol=5)
+
+    def loads(self, data):
+        import pickle
+
+        return pickle.loads(data)
+
+
+CPickleSerializer = PickleSerializer
+
+
+class CloudPickleSerializer(PickleSerializer):
+    """cloudpickle: also functions and classes defined in __main__."""
+
+    def dumps(self, obj):
+        import cloudpickle
+
+        return cloudpickle.dumps(obj, protocol=5)
+
+
+class MarshalSerializer(Serializer):
+    """marshal: fast, for builtin types only."""
+
+    def dumps(self, obj):
+        import marshal
+
+        return marshal.dumps(obj)
+
+    def loads(self, data):
+        import marshal
+
+        return marshal.loads(data)
+
+
+class BatchedSerializer(Serializer):
+    """A serializer applied to lists of ``batchSize`` records."""
+
+    UNLIMITED_BATCH_SIZE = -1
+    UNKNOWN_BATCH_SIZE = 0
+
+    def __init__(self, serializer, batchSize=UNLIMITED_BATCH_SIZE):
+        self.serializer = serializer
+        self.batchSize = batchSize
+
+    def dumps(self, obj):
+        return self.serializer.dumps(list(obj))
+
+    def loads(self, data):
+        return self.serializer.loads(data)
+
+
+class AutoBatchedSerializer(BatchedSerializer):
+    """Batches sized automatically (fastrdd's frames already are)."""
+
+    def __init__(self, serializer, bestSize=1 << 16):
+        super().__init__(serializer, self.UNKNOWN_BATCH_SIZE)
+        self.bestSize = bestSize

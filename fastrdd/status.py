@@ -19,6 +19,8 @@ SparkJobInfo = namedtuple("SparkJobInfo", "jobId stageIds status")
 SparkStageInfo = namedtuple("SparkStageInfo", "stageId currentAttemptId name numTasks "
                                               "numActiveTasks numCompletedTasks numFailedTasks")
 
+SparkExecutorInfo = namedtuple("SparkExecutorInfo", "executorId host pid")
+
 #: how many finished jobs the tracker remembers (the oldest are forgotten)
 RETAINED_JOBS = 1000
 
@@ -125,6 +127,16 @@ class StatusTracker:
         with self._registry.lock:
             job = self._registry.jobs.get(jobId)
             return job.info() if job else None
+
+    def getExecutorInfos(self):
+        """One entry per worker process: (executorId, host, pid)."""
+        from .context import SparkContext
+
+        sc = SparkContext._active_spark_context
+        if sc is None:
+            return []
+        return [SparkExecutorInfo(str(h.wid), "localhost", h.proc.pid)
+                for h in sc._backend.workers.values()]
 
     def getStageInfo(self, stageId):
         with self._registry.lock:

@@ -4,7 +4,7 @@
 worker process, and None on the driver.
 """
 
-__all__ = ["TaskContext"]
+__all__ = ["TaskContext", "BarrierTaskContext"]
 
 
 class TaskContext:
@@ -50,7 +50,18 @@ class TaskContext:
         return dict(self._resources)
 
     def cpus(self):
+        """Cores allocated to the task: a worker process runs one task at a time."""
         return 1
+
+    def cpuAmount(self):
+        return 1.0
+
+    @classmethod
+    def from_json(cls, json):
+        """A TaskContext from the JSON-like dict PySpark's worker builds."""
+        return cls(json.get("stageId", 0), json.get("partitionId", 0),
+                   json.get("attemptNumber", 0), json.get("taskAttemptId", 0),
+                   json.get("localProperties"))
 
 
 class BarrierTaskContext(TaskContext):

@@ -4,7 +4,7 @@ Protocol (one pickled tuple per message, over a private pipe pair)::
 
     driver -> worker                         worker -> driver
     ("stage", stage_id, blob)                ("ready", pid)
-    ("task", task_id, stage_id, split,       ("done", task_id, result, cached, updates)
+    ("task", task_id, stage_id, split,       ("done", task_id, result, cached, updates, profile)
              attempt, payloads, props)       ("failed", task_id, kind, error, traceback_text)
     ("forget", stage_id)                     ("hb",)  every HEARTBEAT_INTERVAL s
     ("unpersist", rdd_id)                    (``updates``: accumulator id -> value)
@@ -84,6 +84,8 @@ class TaskRuntime:
         self.locations = locations
         #: (rdd_id, split) blocks this task added to the store
         self.cached = []
+        #: cProfile stats of the task, when profiling is on
+        self.profile = None
 
     def payload(self, rdd_id, split):
         return self.payloads.get((rdd_id, split)) if self.payloads else None
@@ -159,12 +161,15 @@ class Worker:
                                                     props["fastrdd.barrier.tasks"], directory))
             else:
                 TaskContext._set(TaskContext(stage_id, split, attempt, task_id, props))
-            records = node.iterator(split, runtime)
-            if kind == "result":
-                result = encode_result(extra(split, records))
+            if props and props.get("fastrdd.profile"):
+                import cProfile
+                import pstats
+
+                profiler = cProfile.Profile()
+                result = profiler.runcall(self.compute, kind, node, extra, split, runtime)
+                runtime.profile = pstats.Stats(profiler).stats
             else:
-                buckets = aggregate_map_side(records, extra)
-                result = write_map_output(self.directory, extra, split, buckets)
+                result = self.compute(kind, node, extra, split, runtime)
         except FetchFailedError as e:
             self.send(("failed", task_id, "fetch", (e.shuffle_id, e.map_id), str(e)))
         except BaseException as e:  # the user's error, reported whole
@@ -176,9 +181,16 @@ class Worker:
             self.send(("failed", task_id, "error", dump_exception(user_error(e)), text))
         else:
             updates = accumulators.collect_task_updates()
-            self.send(("done", task_id, result, runtime.cached, updates))
+            self.send(("done", task_id, result, runtime.cached, updates, runtime.profile))
         finally:
             TaskContext._set(None)
+
+    def compute(self, kind, node, extra, split, runtime):
+        records = node.iterator(split, runtime)
+        if kind == "result":
+            return encode_result(extra(split, records))
+        buckets = aggregate_map_side(records, extra)
+        return write_map_output(self.directory, extra, split, buckets)
 
     def remove_shuffle(self, shuffle_id):
         prefix = shuffle_file_prefix(shuffle_id)

@@ -65,3 +65,26 @@ def test_context_attributes(sc):
     sc.setLogLevel("WARN")
     with pytest.raises(NotImplementedError, match="Spark SQL"):
         sc.parallelize([1]).toDF()
+
+
+def test_profiles_are_collected_shown_and_dumped(fresh, tmp_path, capsys):
+    sc = fresh("local[2]", spark_python_profile="true")
+    sc.parallelize(range(100), 2).map(lambda x: x * x).count()
+    sc.show_profiles()
+    out = capsys.readouterr().out
+    assert "Profile of RDD<id=" in out and "function calls" in out
+    sc.dump_profiles(str(tmp_path))
+    assert any(n.startswith("rdd_") and n.endswith(".pstats") for n in os.listdir(tmp_path))
+
+
+def test_profiles_need_the_setting(sc):
+    with pytest.raises(RuntimeError, match="spark.python.profile"):
+        sc.show_profiles()
+
+
+def test_second_context_is_a_value_error(fresh):
+    from fastrdd import SparkContext
+
+    fresh("local[1]")
+    with pytest.raises(ValueError, match="Cannot run multiple SparkContexts"):
+        SparkContext("local[1]", "another")
