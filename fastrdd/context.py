@@ -93,6 +93,7 @@ class SparkContext:
         self.pythonExec = os.environ.get("PYSPARK_PYTHON", sys.executable)
         self.pythonVer = "%d.%d" % sys.version_info[:2]
         self._batchSize = batchSize
+        self._py_files = list(pyFiles or [])
         self._profiler_cls = profiler_cls
         if serializer is None:
             from .serializers import CloudPickleSerializer
@@ -171,6 +172,8 @@ class SparkContext:
         self._scheduler = DAGScheduler(self._backend, failures, locality_wait=wait)
         self._scheduler.profiles = self.profiler_collector
         atexit.register(self.stop)
+        for path in self._py_files:
+            self.addPyFile(path)
 
     # -- lifecycle ------------------------------------------------------------
     @classmethod

@@ -95,11 +95,18 @@ def text_file(ctx, spec, min_partitions, use_unicode):
 class PipelinedRDD(RDD):
     """``f(split, iterator)`` applied to the parent's partitions: every narrow operator."""
 
+    #: set by RDDBarrier: all tasks of this stage must run at once
+    is_barrier = False
+
     def __init__(self, prev, f, preservesPartitioning=False):
         super().__init__(prev.ctx, prev.partitioner if preservesPartitioning else None)
         self._prev = prev
         self.func = f
         self.preservesPartitioning = preservesPartitioning
+
+    @property
+    def prev(self):
+        return self._prev
 
     def getNumPartitions(self):
         return self._prev.getNumPartitions()

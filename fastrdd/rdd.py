@@ -21,6 +21,7 @@ from functools import reduce as _reduce
 from itertools import chain, islice
 
 from . import _impl
+from .approx import BoundedFloat  # noqa: F401  (PySpark exports it from its rdd module)
 from .errors import ClosureError
 from .partitioner import Partitioner, portable_hash
 from .resultiterable import ResultIterable
