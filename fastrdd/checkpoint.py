@@ -32,7 +32,7 @@ class CheckpointedRDD(RDD):
         return {} if out is None else out
 
     def _make_node(self, node_of):
-        return pipeline.SplitNode(self._id, self.is_cached, self._checkpoint_files,
+        return pipeline.SplitNode(self._id, self._level(), self._checkpoint_files,
                                   binaryio.read_pickle_file)
 
 

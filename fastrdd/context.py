@@ -45,20 +45,34 @@ def parse_master(master):
     return workers, int(failures) if failures else 1
 
 
-def choose_local_dir(conf):
-    """Where shuffle files go: configured, else /dev/shm when big enough, else the temp dir."""
+def choose_local_dirs(conf):
+    """Where shuffle and spill files go: the configured directories (comma-separated),
+    else /dev/shm when big enough, else the temp dir.  The first holds shuffle files;
+    spills are spread over all of them."""
     configured = (conf.get("fastrdd.local.dir") or conf.get("spark.local.dir")
                   or os.environ.get("SPARK_LOCAL_DIRS"))
     if configured:
-        return configured.split(",")[0]
+        return [d.strip() for d in configured.split(",") if d.strip()]
     shm = "/dev/shm"
     try:
         st = os.statvfs(shm)
         if st.f_bavail * st.f_frsize >= MIN_SHM_BYTES and os.access(shm, os.W_OK):
-            return shm
+            return [shm]
     except OSError:
         pass
-    return tempfile.gettempdir()
+    return [tempfile.gettempdir()]
+
+
+def memory_settings(conf, workers):
+    """Environment for workers: memory budget (bytes), hysteresis, storage fraction."""
+    from .memory import default_budget, parse_size
+
+    size = (conf.get("fastrdd.worker.memory") or os.environ.get("FASTRDD_WORKER_MEMORY")
+            or conf.get("spark.executor.memory"))
+    budget = parse_size(size) if size else default_budget(workers)
+    return {"FASTRDD_WORKER_MEMORY": str(budget),
+            "FASTRDD_MEMORY_HYSTERESIS": conf.get("fastrdd.memory.hysteresis", "1.1"),
+            "FASTRDD_STORAGE_FRACTION": conf.get("fastrdd.storage.fraction", "0.5")}
 
 
 class SparkContext:
@@ -141,8 +155,11 @@ class SparkContext:
                if k.startswith("spark.executorEnv.")}
         if self._conf.get("fastrdd.purepython", "").lower() in ("1", "true", "yes"):
             env["FASTRDD_PUREPYTHON"] = "1"
-        base = choose_local_dir(self._conf)
-        os.makedirs(base, exist_ok=True)
+        env.update(memory_settings(self._conf, workers))
+        local_dirs = choose_local_dirs(self._conf)
+        base = local_dirs[0]
+        for d in local_dirs:
+            os.makedirs(d, exist_ok=True)
         self._app_dir = tempfile.mkdtemp(prefix=f"fastrdd-{self._app_id}-{uuid.uuid4().hex[:6]}-",
                                          dir=base)
         from .files import FILES_ENV, SparkFiles
@@ -151,7 +168,8 @@ class SparkContext:
         env[FILES_ENV] = self._files_dir()
         SparkFiles._root_directory = self._files_dir()
         timeout = float(self._conf.get("fastrdd.worker.timeout", "60"))
-        self._backend = LocalBackend(workers, self._app_dir, env, heartbeat_timeout=timeout)
+        self._backend = LocalBackend(workers, self._app_dir, env, heartbeat_timeout=timeout,
+                                     spill_roots=local_dirs[1:])
         try:
             self._backend.start()
         except BaseException:

@@ -74,3 +74,30 @@ class TaskError(FastRDDError, RuntimeError):
 
     def __reduce__(self):
         return (type(self), (self.type_name, self.message))
+
+
+class OutOfDiskError(FastRDDError, OSError):
+    """A local directory filled up while spilling or caching."""
+
+    def __init__(self, directory):
+        import errno
+
+        super().__init__(errno.ENOSPC, f"No space left in {directory} while spilling or caching: "
+                         f"free space there, or point fastrdd.local.dir at a bigger disk "
+                         f"(several comma-separated directories spread the load)", directory)
+        self.directory = directory
+
+    def __reduce__(self):
+        return (type(self), (self.directory,))
+
+
+class SpillCorruptedError(FastRDDError, OSError):
+    """A spill or cache file was deleted or damaged underneath the engine."""
+
+    def __init__(self, path, reason):
+        super().__init__(f"{path} cannot be read back: {reason}")
+        self.path = path
+        self.reason = reason
+
+    def __reduce__(self):
+        return (type(self), (self.path, self.reason))

@@ -50,8 +50,10 @@ class WorkerHandle:
 class LocalBackend:
     """Worker processes on this machine, linked by pipes."""
 
-    def __init__(self, num_workers, app_dir, env=None, heartbeat_timeout=60.0):
+    def __init__(self, num_workers, app_dir, env=None, heartbeat_timeout=60.0, spill_roots=()):
         self.num_workers = num_workers
+        #: other local directories, where each worker also spills (spreads disk load)
+        self.spill_roots = list(spill_roots)
         self.app_dir = app_dir
         self.env = env or {}
         self.heartbeat_timeout = heartbeat_timeout
@@ -75,6 +77,7 @@ class LocalBackend:
         env = dict(os.environ)
         env.update(self.env)
         env["PYTHONPATH"] = worker_path(self.extra_paths + [env.get("FASTRDD_FILES_DIR", "")])
+        env["FASTRDD_SPILL_DIRS"] = ",".join(self._spill_dirs(wid, directory))
         env.setdefault("PYTHONHASHSEED", "0")  # one hash() for user classes in every worker
         # -S: the driver's sys.path (site-packages included) is passed whole,
         # so the worker skips re-running site and its .pth hooks at start-up
@@ -90,6 +93,10 @@ class LocalBackend:
         handle = WorkerHandle(wid, proc, PipeReader(from_worker_r), PipeWriter(to_worker_w), directory)
         self.workers[wid] = handle
         return handle
+
+    def _spill_dirs(self, wid, directory):
+        name = f"{os.path.basename(self.app_dir)}-worker-{wid}"
+        return [os.path.join(directory, "spill")] + [os.path.join(r, name) for r in self.spill_roots]
 
     def replace(self, wid):
         """Kill worker ``wid`` if needed, drop its files, start a new one."""
@@ -112,6 +119,8 @@ class LocalBackend:
                 conn.close()
             except OSError:
                 pass
+        for d in self._spill_dirs(wid, handle.directory):
+            shutil.rmtree(d, ignore_errors=True)
         shutil.rmtree(handle.directory, ignore_errors=True)
 
     def stop(self, grace=2.0):

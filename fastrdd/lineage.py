@@ -48,7 +48,7 @@ class ParallelCollectionRDD(RDD):
         return len(self._slices) if self._encoded is None else len(self._encoded)
 
     def _make_node(self, node_of):
-        return pipeline.ParallelNode(self._id, self.is_cached)
+        return pipeline.ParallelNode(self._id, self._level())
 
     def _task_payloads(self, split, out=None):
         out = {} if out is None else out
@@ -81,7 +81,7 @@ class FileRDD(RDD):
         return len(self._get_splits())
 
     def _make_node(self, node_of):
-        return pipeline.SplitNode(self._id, self.is_cached, self._get_splits(), self._read)
+        return pipeline.SplitNode(self._id, self._level(), self._get_splits(), self._read)
 
     def __repr__(self):
         return f"{self._path} {self._kind_name}[{self._id}] at {self._site[0]} at {self._site[1]}"
@@ -118,7 +118,7 @@ class PipelinedRDD(RDD):
         return [(self._prev, split)]
 
     def _make_node(self, node_of):
-        return pipeline.MapNode(self._id, self.is_cached, node_of(self._prev), self.func)
+        return pipeline.MapNode(self._id, self._level(), node_of(self._prev), self.func)
 
 
 class UnionRDD(RDD):
@@ -143,7 +143,7 @@ class UnionRDD(RDD):
         raise IndexError("union partition out of range")
 
     def _make_node(self, node_of):
-        return pipeline.UnionNode(self._id, self.is_cached,
+        return pipeline.UnionNode(self._id, self._level(),
                                   [(node_of(r), r.getNumPartitions()) for r in self._rdds])
 
 
@@ -164,7 +164,7 @@ class PartitionerAwareUnionRDD(RDD):
         return [(r, split) for r in self._rdds]
 
     def _make_node(self, node_of):
-        return pipeline.ZipUnionNode(self._id, self.is_cached, [node_of(r) for r in self._rdds])
+        return pipeline.ZipUnionNode(self._id, self._level(), [node_of(r) for r in self._rdds])
 
 
 def union_of(ctx, rdds):
@@ -194,7 +194,7 @@ class CoalescedRDD(RDD):
         return [(self._prev, s) for s in self._groups[split]]
 
     def _make_node(self, node_of):
-        return pipeline.CoalesceNode(self._id, self.is_cached, node_of(self._prev), self._groups)
+        return pipeline.CoalesceNode(self._id, self._level(), node_of(self._prev), self._groups)
 
 
 class ShuffledRDD(RDD):
@@ -215,7 +215,7 @@ class ShuffledRDD(RDD):
 
     def _make_node(self, node_of):
         dep = self._shuffle_dep
-        return pipeline.ShuffledNode(self._id, self.is_cached, dep.shuffle_id,
+        return pipeline.ShuffledNode(self._id, self._level(), dep.shuffle_id,
                                      dep.num_partitions, dep.aggregator)
 
 
@@ -238,7 +238,7 @@ class CartesianRDD(RDD):
         return [(self._left, split // n), (self._right, split % n)]
 
     def _make_node(self, node_of):
-        return pipeline.CartesianNode(self._id, self.is_cached, node_of(self._left),
+        return pipeline.CartesianNode(self._id, self._level(), node_of(self._left),
                                       node_of(self._right), self._right.getNumPartitions())
 
 
@@ -260,4 +260,4 @@ class ZippedRDD(RDD):
         return [(self._left, split), (self._right, split)]
 
     def _make_node(self, node_of):
-        return pipeline.ZipNode(self._id, self.is_cached, node_of(self._left), node_of(self._right))
+        return pipeline.ZipNode(self._id, self._level(), node_of(self._left), node_of(self._right))

@@ -28,7 +28,7 @@ class Node:
 
     def __init__(self, rdd_id, persist):
         self.rdd_id = rdd_id
-        #: keep computed partitions in the worker's block store
+        #: (use disk, use memory) to keep computed partitions, or None
         self.persist = persist
 
     def iterator(self, split, runtime):

@@ -106,6 +106,13 @@ class RDD:
     def _make_node(self, node_of):
         raise NotImplementedError
 
+    def _level(self):
+        """(use disk, use memory) of a persisted RDD, for its worker-side node; None if not."""
+        level = self._storage_level
+        if not self.is_cached or not (level.useDisk or level.useMemory):
+            return None
+        return (level.useDisk, level.useMemory)
+
     def _task_payloads(self, split, out=None):
         """{(rdd id, split): bytes} of driver-side data that task ``split`` needs."""
         out = {} if out is None else out
@@ -777,7 +784,9 @@ class RDD:
             numPartitions = self._defaultReducePartitions()
 
         def sort_partition(_, iterator):
-            return iter(sorted(iterator, key=lambda kv: keyfunc(kv[0]), reverse=not ascending))
+            from .spill import external_sorted
+
+            return external_sorted(iterator, key=lambda kv: keyfunc(kv[0]), reverse=not ascending)
 
         if numPartitions == 1:
             rdd = self.coalesce(1) if self.getNumPartitions() > 1 else self
@@ -1205,7 +1214,9 @@ class RDD:
             numPartitions = self._defaultReducePartitions()
 
         def sort_partition(_, iterator):
-            return iter(sorted(iterator, key=lambda kv: keyfunc(kv[0]), reverse=not ascending))
+            from .spill import external_sorted
+
+            return external_sorted(iterator, key=lambda kv: keyfunc(kv[0]), reverse=not ascending)
 
         return self.partitionBy(numPartitions, partitionFunc).mapPartitionsWithIndex(sort_partition, True)
 

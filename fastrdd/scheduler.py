@@ -236,8 +236,15 @@ class DAGScheduler:
                 if handle is not None and handle.running == msg[1]:
                     handle.running = None
                 if msg[0] == "done":
-                    for key in msg[3]:
-                        self.cache_locs[tuple(key)] = wid
+                    self._note_blocks(wid, msg[3])
+
+    def _note_blocks(self, wid, info):
+        """Record where cached partitions now live, and which were evicted."""
+        for key in info["cached"]:
+            self.cache_locs[tuple(key)] = wid
+        for key in info["evicted"]:
+            if self.cache_locs.get(tuple(key)) == wid:
+                del self.cache_locs[tuple(key)]
 
     def _release_shuffles(self):
         while self.released_shuffles:
@@ -361,14 +368,16 @@ class _StageRun:
             else:
                 self.record.failed += 1
         if op == "done":
-            for key in msg[3]:
-                self.sched.cache_locs[tuple(key)] = wid
+            extra = msg[3]
+            self.sched._note_blocks(wid, extra)
             if info is None:
                 return  # a superseded or earlier job's attempt
             split = info[0]
-            accumulators.apply_updates(msg[4])
-            if msg[5] is not None and self.sched.profiles is not None:
-                self.sched.profiles.add_stats(self.rdd._id, msg[5])
+            accumulators.apply_updates(extra["updates"])
+            if extra["profile"] is not None and self.sched.profiles is not None:
+                self.sched.profiles.add_stats(self.rdd._id, extra["profile"])
+            self.record.memory_bytes_spilled += extra["spilled"][0]
+            self.record.disk_bytes_spilled += extra["spilled"][1]
             if self.kind == "map":
                 self.sched.map_outputs[self.extra.shuffle_id][split] = wid
             else:

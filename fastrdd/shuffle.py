@@ -23,12 +23,15 @@ import sys
 import struct
 from array import array
 
+from itertools import islice
+
 from ._impl import shuffle as kernels
 from .errors import FetchFailedError
 from .serializers import dump_frames, iter_frames
+from .spill import CHUNK, ExternalGrouper, ExternalMerger, _check_disk, context
 
-__all__ = ["write_map_output", "read_reduce_input", "map_output_path", "aggregate_map_side",
-           "aggregate_reduce_side"]
+__all__ = ["write_map_output", "read_reduce_input", "map_output_path", "aggregate_reduce_side",
+           "MapOutputWriter"]
 
 _OFFSET = struct.Struct("<q")
 
@@ -41,54 +44,125 @@ def map_output_path(directory, shuffle_id, map_id):
     return os.path.join(directory, f"{shuffle_file_prefix(shuffle_id)}{map_id}.data")
 
 
-def aggregate_map_side(records, dep):
-    """Place (and pre-combine where the aggregator allows) one map partition's records."""
-    agg = dep.aggregator
-    n = dep.num_partitions
-    pf = dep.partition_func
-    if agg is None or not agg.map_side_combine:
-        return kernels.bucket_pairs(records, n, pf)
-    if agg.kind == "group":
-        return kernels.bucket_dict(kernels.group_pairs(records), n, pf)
-    combined = kernels.combine_pairs(records, agg.create_combiner, agg.merge_value)
-    return kernels.bucket_dict(combined, n, pf)
-
-
 def aggregate_reduce_side(records, agg):
-    """Merge the pre-combined records of one reduce partition; an iterator of pairs."""
+    """Merge the pre-combined records of one reduce partition; an iterator of pairs.
+
+    Spills to disk (``spill.py``) when the worker nears its memory budget.
+    """
     if agg is None:
         return records
     if agg.kind == "group":
-        if agg.map_side_combine:
-            groups = {}
-            for key, values in records:
-                mine = groups.get(key)
-                if mine is None:
-                    groups[key] = values
-                else:
-                    mine.extend(values)
-            return iter(groups.items())
-        return iter(kernels.group_pairs(records).items())
+        return ExternalGrouper().add(
+            records if agg.map_side_combine else ((k, [v]) for k, v in records)).items()
     if agg.map_side_combine:
-        return iter(kernels.merge_combiners(records, agg.merge_combiners).items())
-    return iter(kernels.combine_pairs(records, agg.create_combiner, agg.merge_value).items())
+        return ExternalMerger(agg.merge_combiners).add(records).items()
+    merger = ExternalMerger(agg.merge_combiners)
+    return merger.add_values(records, agg.create_combiner, agg.merge_value).items()
 
 
-def write_map_output(directory, dep, map_id, buckets):
-    """Write ``buckets`` (one list per reduce partition); return total bytes."""
-    path = map_output_path(directory, dep.shuffle_id, map_id)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    offsets = array("q", [0])
-    with open(tmp, "wb", buffering=1 << 20) as out:
-        pos = 0
-        for bucket in buckets:
-            pos += dump_frames(bucket, out.write)
-            offsets.append(pos)
-        if offsets.itemsize != 8:  # pragma: no cover - 'q' is 8 bytes on every CPython
-            raise RuntimeError("int64 array expected")
-        out.write(offsets.tobytes() if sys.byteorder == "little" else _swap(offsets))
-    os.replace(tmp, path)
-    return pos
+class MapOutputWriter:
+    """Buckets (and pre-combines) one map task's records, spilling runs when memory is short.
+
+    Records are taken ``CHUNK`` at a time.  Without an aggregator each chunk
+    is bucketed and serialized at once; with one, a dict of combiners grows
+    until the end or until memory runs short, then is bucketed.  Serialized
+    buckets accumulate in memory and go to a spill file (all R buckets,
+    with their offsets) when memory runs short; the final file concatenates,
+    for each reduce partition, its parts from every spill and from memory.
+    """
+
+    def __init__(self, dep, ctx):
+        self.dep = dep
+        self.ctx = ctx
+        self.n = dep.num_partitions
+        self.buffers = [[] for _ in range(self.n)]
+        self.buffered = 0
+        #: (path, offsets) of spilled bucket sets
+        self.spills = []
+
+    def _add_buckets(self, buckets):
+        for r, bucket in enumerate(buckets):
+            if bucket:
+                self.buffered += dump_frames(bucket, self.buffers[r].append)
+
+    def _spill_buffers(self):
+        path = self.ctx.new_path("mapout")
+        offsets, pos = [0], 0
+        try:
+            with open(path, "wb") as f:
+                for chunks in self.buffers:
+                    for c in chunks:
+                        f.write(c)
+                        pos += len(c)
+                    offsets.append(pos)
+        except OSError as e:
+            _check_disk(e, path)
+        self.spills.append((path, offsets))
+        self.buffers = [[] for _ in range(self.n)]
+        self.ctx.monitor.spilled(pos, self.buffered)
+        self.buffered = 0
+
+    def consume(self, records):
+        dep, agg, pf, n = self.dep, self.dep.aggregator, self.dep.partition_func, self.n
+        combining = agg is not None and agg.map_side_combine
+        combined = {}
+        it = iter(records)
+        while True:
+            chunk = list(islice(it, CHUNK))
+            if not chunk:
+                break
+            if not combining:
+                self._add_buckets(kernels.bucket_pairs(chunk, n, pf))
+            elif agg.kind == "group":
+                kernels.group_pairs(chunk, combined)
+            else:
+                kernels.combine_pairs(chunk, agg.create_combiner, agg.merge_value, combined)
+            if self.ctx.over():
+                if combined:
+                    self._add_buckets(kernels.bucket_dict(combined, n, pf))
+                    combined = {}
+                self._spill_buffers()
+        if combined:
+            self._add_buckets(kernels.bucket_dict(combined, n, pf))
+
+    def write(self, directory, map_id):
+        """Write the final map output file; return its size in bytes."""
+        path = map_output_path(directory, self.dep.shuffle_id, map_id)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        offsets = array("q", [0])
+        spilled = [(open(p, "rb"), offs) for p, offs in self.spills]
+        try:
+            with open(tmp, "wb", buffering=1 << 20) as out:
+                pos = 0
+                for r in range(self.n):
+                    for f, offs in spilled:
+                        f.seek(offs[r])
+                        data = f.read(offs[r + 1] - offs[r])
+                        out.write(data)
+                        pos += len(data)
+                    for c in self.buffers[r]:
+                        out.write(c)
+                        pos += len(c)
+                    offsets.append(pos)
+                out.write(offsets.tobytes() if sys.byteorder == "little" else _swap(offsets))
+            os.replace(tmp, path)
+        except OSError as e:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            _check_disk(e, path)
+        finally:
+            for f, _ in spilled:
+                f.close()
+        return pos
+
+
+def write_map_output(directory, dep, map_id, records):
+    """Partition (and pre-combine) ``records`` into this map task's output file."""
+    writer = MapOutputWriter(dep, context())
+    writer.consume(records)
+    return writer.write(directory, map_id)
 
 
 def _swap(offsets):  # pragma: no cover - big-endian hosts only

@@ -59,6 +59,9 @@ class StageRecord:
         self.completed = 0
         self.failed = 0
         self.done = False
+        #: bytes of memory freed and written to disk by spills, over the stage's tasks
+        self.memory_bytes_spilled = 0
+        self.disk_bytes_spilled = 0
 
     def info(self):
         return SparkStageInfo(self.stage_id, 0, self.name, self.num_tasks, self.active,
@@ -127,6 +130,15 @@ class StatusTracker:
         with self._registry.lock:
             job = self._registry.jobs.get(jobId)
             return job.info() if job else None
+
+    def getStageSpillMetrics(self, stageId):
+        """{"memoryBytesSpilled", "diskBytesSpilled"} of a stage (fastrdd's own addition)."""
+        with self._registry.lock:
+            stage = self._registry.stages.get(stageId)
+            if stage is None:
+                return None
+            return {"memoryBytesSpilled": stage.memory_bytes_spilled,
+                    "diskBytesSpilled": stage.disk_bytes_spilled}
 
     def getExecutorInfos(self):
         """One entry per worker process: (executorId, host, pid)."""

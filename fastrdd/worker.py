@@ -4,10 +4,11 @@ Protocol (one pickled tuple per message, over a private pipe pair)::
 
     driver -> worker                         worker -> driver
     ("stage", stage_id, blob)                ("ready", pid)
-    ("task", task_id, stage_id, split,       ("done", task_id, result, cached, updates, profile)
+    ("task", task_id, stage_id, split,       ("done", task_id, result, info)
              attempt, payloads, props)       ("failed", task_id, kind, error, traceback_text)
     ("forget", stage_id)                     ("hb",)  every HEARTBEAT_INTERVAL s
-    ("unpersist", rdd_id)                    (``updates``: accumulator id -> value)
+    ("unpersist", rdd_id)                    (``info``: cached/evicted blocks, accumulator
+                                              updates, profile, bytes spilled)
     ("unbroadcast", broadcast_id)
     ("remove_shuffle", shuffle_id)
     ("stop",)
@@ -38,10 +39,12 @@ import types
 
 from . import accumulators, broadcast
 from ._impl import blockstore
-from .errors import FetchFailedError
+from .errors import FetchFailedError, SpillCorruptedError
+from .memory import HYSTERESIS, MemoryMonitor, parse_size
 from .pipes import PipeReader, PipeWriter
 from .serializers import dumps_records
-from .shuffle import aggregate_map_side, read_reduce_input, shuffle_file_prefix, write_map_output
+from .spill import SpillContext, read_run, set_context, write_run
+from .shuffle import read_reduce_input, shuffle_file_prefix, write_map_output
 from .taskcontext import BarrierTaskContext, TaskContext
 
 #: Seconds between heartbeats.  The driver declares a worker lost after
@@ -84,6 +87,8 @@ class TaskRuntime:
         self.locations = locations
         #: (rdd_id, split) blocks this task added to the store
         self.cached = []
+        #: (rdd_id, split) memory-only blocks the store dropped to make room
+        self.evicted = []
         #: cProfile stats of the task, when profiling is on
         self.profile = None
 
@@ -94,13 +99,29 @@ class TaskRuntime:
         return read_reduce_input(shuffle_id, reduce_id, num_reduces, self.locations[shuffle_id])
 
     def get_or_compute(self, node, split):
+        """A persisted partition: from memory, else from disk, else computed (and kept)."""
         key = ("rdd", node.rdd_id, split)
         store = self.worker.store
         records = store.get(key)
-        if records is None:
-            records = list(node.compute(split, self))
-            store.put(key, records, estimate_size(records))
-            if key in store:
+        if records is not None:
+            return iter(records)
+        use_disk, use_memory = node.persist
+        path = self.worker.block_path(key)
+        if use_disk and os.path.exists(path):
+            try:
+                return iter(list(read_run(path)))
+            except SpillCorruptedError:  # damaged underneath us: recompute from lineage
+                os.unlink(path)
+        records = list(node.compute(split, self))
+        if use_disk:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            write_run(path, records)
+            self.cached.append((node.rdd_id, split))
+        if use_memory:
+            for evicted in store.put(key, records, estimate_size(records)):
+                if evicted != key and not os.path.exists(self.worker.block_path(evicted)):
+                    self.evicted.append(evicted[1:])
+            if key in store and not use_disk:
                 self.cached.append((node.rdd_id, split))
         return iter(records)
 
@@ -108,13 +129,23 @@ class TaskRuntime:
 class Worker:
     """The worker's state machine; ``send`` is its only way out."""
 
-    def __init__(self, send, directory, worker_id):
+    def __init__(self, send, directory, worker_id, budget=None, hysteresis=HYSTERESIS,
+                 spill_dirs=None, storage_fraction=0.5):
         self.send = send
         self.directory = directory
         self.worker_id = worker_id
         self.stages = {}
-        self.store = blockstore.BlockStore()
+        #: bytes of memory this worker aims to stay under (None: no limit)
+        self.budget = budget
+        self.monitor = MemoryMonitor(budget, hysteresis=hysteresis)
+        self.spill_dirs = spill_dirs or [os.path.join(directory, "spill")]
+        capacity = int(budget * storage_fraction) if budget is not None else None
+        self.store = blockstore.BlockStore(capacity)
         self.running = True
+
+    def block_path(self, key):
+        """Where a disk-level cached partition lives."""
+        return os.path.join(self.directory, "blocks", "rdd_%d_%d.run" % (key[1], key[2]))
 
     def handle(self, msg):
         op = msg[0]
@@ -128,6 +159,10 @@ class Worker:
         elif op == "unpersist":
             rdd_id = msg[1]
             self.store.remove_where(lambda key: key[0] == "rdd" and key[1] == rdd_id)
+            blocks = os.path.join(self.directory, "blocks")
+            for name in os.listdir(blocks) if os.path.isdir(blocks) else ():
+                if name.startswith("rdd_%d_" % rdd_id):
+                    os.unlink(os.path.join(blocks, name))
         elif op == "pypath":
             import importlib
 
@@ -150,11 +185,14 @@ class Worker:
         return stage
 
     def run_task(self, task_id, stage_id, split, attempt, payloads, props):
-        runtime = None
+        runtime = spill = None
         try:
             kind, node, extra, locations = self.stage(stage_id)
             accumulators.reset_task_copies()
             runtime = TaskRuntime(self, payloads, locations)
+            self.monitor.reset()
+            spill = SpillContext(self.monitor, self.spill_dirs)
+            set_context(spill)
             if props and "fastrdd.barrier.tasks" in props:
                 directory = os.path.join(os.path.dirname(self.directory), f"barrier-{stage_id}")
                 TaskContext._set(BarrierTaskContext(stage_id, split, attempt, task_id, props,
@@ -180,17 +218,21 @@ class Worker:
             text = traceback.format_exc()
             self.send(("failed", task_id, "error", dump_exception(user_error(e)), text))
         else:
-            updates = accumulators.collect_task_updates()
-            self.send(("done", task_id, result, runtime.cached, updates, runtime.profile))
+            info = {"cached": runtime.cached, "evicted": runtime.evicted,
+                    "updates": accumulators.collect_task_updates(), "profile": runtime.profile,
+                    "spilled": (self.monitor.memory_bytes_spilled, self.monitor.disk_bytes_spilled)}
+            self.send(("done", task_id, result, info))
         finally:
             TaskContext._set(None)
+            if spill is not None:
+                spill.cleanup()
+            set_context(None)
 
     def compute(self, kind, node, extra, split, runtime):
         records = node.iterator(split, runtime)
         if kind == "result":
             return encode_result(extra(split, records))
-        buckets = aggregate_map_side(records, extra)
-        return write_map_output(self.directory, extra, split, buckets)
+        return write_map_output(self.directory, extra, split, records)
 
     def remove_shuffle(self, shuffle_id):
         prefix = shuffle_file_prefix(shuffle_id)
@@ -276,7 +318,14 @@ def main(argv=None):
                 os._exit(3)  # the driver is gone: do not outlive it
 
     os.makedirs(args.dir, exist_ok=True)
-    worker = Worker(send, args.dir, args.worker_id)
+    env = os.environ
+    budget = env.get("FASTRDD_WORKER_MEMORY")
+    spill_dirs = [d for d in env.get("FASTRDD_SPILL_DIRS", "").split(",") if d]
+    worker = Worker(send, args.dir, args.worker_id,
+                    budget=parse_size(budget) if budget else None,
+                    hysteresis=float(env.get("FASTRDD_MEMORY_HYSTERESIS", HYSTERESIS)),
+                    spill_dirs=spill_dirs or None,
+                    storage_fraction=float(env.get("FASTRDD_STORAGE_FRACTION", "0.5")))
     threading.Thread(target=heartbeat, name="fastrdd-heartbeat", daemon=True).start()
     send(("ready", os.getpid()))
     while worker.running:

@@ -1,0 +1,369 @@
+"""Spilling to local disk when a worker nears its memory budget.
+
+Every structure here takes records in chunks and asks the task's
+``MemoryMonitor`` (``memory.py``) after each chunk whether the worker is
+over budget; if so it writes what it holds to a *run file* and carries on:
+
+* ``ExternalMerger``  reduce-side combining (reduceByKey, combineByKey...):
+  the dict is split into ``fanout`` sub-files by a hash of the key; at the
+  end each sub-file is merged on its own (recursively, if it is still too
+  big), so no more than about 1/fanout of the keys is in memory at once.
+* ``ExternalGrouper`` groupByKey/cogroup/join: the same, and a key whose
+  value list grows past ``HOT_KEY_VALUES`` moves that list to a
+  ``DiskList``, which is iterated from disk: one hot key bigger than memory
+  still groups.
+* ``external_sorted``  sortByKey: sorted runs, merged with heapq.merge.
+
+Run files are frames (``serializers.py``) with a CRC32 per frame, so a file
+damaged underneath the engine is detected (``SpillCorruptedError``) instead
+of read as wrong data.  A full disk raises ``OutOfDiskError`` naming the
+directory.  Files belong to the running task and are deleted when it ends.
+
+``context()`` is the running task's ``SpillContext``; outside a task (the
+driver) it never spills.
+"""
+import errno
+import heapq
+import os
+import struct
+import uuid
+import zlib
+from itertools import islice
+
+from ._impl import serde, shuffle as kernels
+from .errors import OutOfDiskError, SpillCorruptedError
+from .memory import MemoryMonitor
+
+__all__ = ["SpillContext", "context", "set_context", "write_run", "read_run", "ExternalMerger",
+           "ExternalGrouper", "DiskList", "external_sorted", "CHUNK"]
+
+#: records processed between two memory checks (a check reads /proc: ~5 us)
+CHUNK = 4096
+#: records per frame in run files
+RUN_BATCH = 1024
+#: a key with more values than this moves its list to disk when memory is short
+HOT_KEY_VALUES = 1024
+#: recursion limit of re-spilling one sub-file (then it is merged in memory)
+MAX_LEVEL = 4
+
+_FRAME = struct.Struct("<II")  # payload length, crc32
+
+
+class SpillContext:
+    """The running task's memory monitor and run files."""
+
+    def __init__(self, monitor=None, directories=(), fanout=16):
+        self.monitor = monitor or MemoryMonitor(None)
+        self.directories = list(directories)
+        self.fanout = fanout
+        self._next_dir = 0
+        #: run files made by this task, deleted by cleanup()
+        self.files = []
+        #: writers still open, closed by cleanup()
+        self.writers = []
+
+    def new_path(self, prefix):
+        if not self.directories:
+            raise RuntimeError("no spill directory configured")
+        directory = self.directories[self._next_dir % len(self.directories)]
+        self._next_dir += 1
+        os.makedirs(directory, exist_ok=True)
+        path = os.path.join(directory, f"{prefix}-{uuid.uuid4().hex}.run")
+        self.files.append(path)
+        return path
+
+    def new_writer(self, prefix):
+        writer = RunWriter(self.new_path(prefix))
+        self.writers.append(writer)
+        return writer
+
+    def over(self):
+        return bool(self.directories) and self.monitor.over()
+
+    def cleanup(self):
+        for writer in self.writers:
+            try:
+                writer.f.close()
+            except OSError:
+                pass
+        self.writers = []
+        for path in self.files:
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+        self.files = []
+
+
+_NO_SPILL = SpillContext()
+_current = _NO_SPILL
+
+
+def context():
+    return _current
+
+
+def set_context(ctx):
+    global _current
+    _current = ctx if ctx is not None else _NO_SPILL
+
+
+def _check_disk(e, path):
+    if isinstance(e, OSError) and e.errno == errno.ENOSPC:
+        raise OutOfDiskError(os.path.dirname(path)) from e
+    raise e
+
+
+class RunWriter:
+    """Append frames of records to a run file (checksummed)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.bytes = 0
+        try:
+            self.f = open(path, "ab", buffering=1 << 16)
+        except OSError as e:
+            _check_disk(e, path)
+
+    def write(self, records):
+        for i in range(0, len(records), RUN_BATCH):
+            data = serde.dumps_batch(records[i:i + RUN_BATCH])
+            try:
+                self.f.write(_FRAME.pack(len(data), zlib.crc32(data)))
+                self.f.write(data)
+            except OSError as e:
+                self._fail(e)
+            self.bytes += _FRAME.size + len(data)
+
+    def _fail(self, error):
+        """Close without flushing more, remove the partial file, raise the mapped error."""
+        try:
+            self.f.close()
+        except OSError:
+            pass
+        if os.path.isfile(self.path):
+            os.unlink(self.path)
+        _check_disk(error, self.path)
+
+    def close(self):
+        try:
+            self.f.close()
+        except OSError as e:
+            self._fail(e)
+        return self.bytes
+
+
+def write_run(path, records):
+    writer = RunWriter(path)
+    writer.write(records if isinstance(records, list) else list(records))
+    return writer.close()
+
+
+def read_run(path):
+    """Yield the records of a run file, checking every frame."""
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError as e:
+        raise SpillCorruptedError(path, "it was deleted") from e
+    with f:
+        while True:
+            header = f.read(_FRAME.size)
+            if not header:
+                return
+            if len(header) < _FRAME.size:
+                raise SpillCorruptedError(path, "truncated frame header")
+            length, crc = _FRAME.unpack(header)
+            data = f.read(length)
+            if len(data) != length or zlib.crc32(data) != crc:
+                raise SpillCorruptedError(path, "checksum mismatch")
+            yield from serde.loads_batch(data)
+
+
+def _sub_partition(key, level, fanout):
+    h = kernels.portable_hash(key) & 0xFFFFFFFFFFFFFFFF
+    h = ((h ^ (0x9E3779B97F4A7C15 * (level + 1))) * 0xFF51AFD7ED558CCD) & 0xFFFFFFFFFFFFFFFF
+    return (h >> 40) % fanout
+
+
+class _Spiller:
+    """Shared by merger and grouper: a dict that can be split into sub-files."""
+
+    def __init__(self, ctx, level):
+        self.ctx = ctx
+        self.level = level
+        self.data = {}
+        self.writers = None
+
+    def _spill(self):
+        if self.writers is None:
+            self.writers = [self.ctx.new_writer(f"merge{self.level}-{i}")
+                            for i in range(self.ctx.fanout)]
+        parts = [[] for _ in range(self.ctx.fanout)]
+        fanout, level = self.ctx.fanout, self.level
+        for item in self._spill_items():
+            parts[_sub_partition(item[0], level, fanout)].append(item)
+        before = sum(w.bytes for w in self.writers)
+        for writer, part in zip(self.writers, parts):
+            writer.write(part)
+        self.data = {}
+        self.ctx.monitor.spilled(sum(w.bytes for w in self.writers) - before)
+
+    def _spill_items(self):
+        return self.data.items()
+
+    def _maybe_spill(self):
+        if self.level < MAX_LEVEL and self.ctx.over():
+            self._spill()
+
+    def items(self):
+        if self.writers is None:
+            return iter(self.data.items())
+        return self._merged_items()
+
+    def _merged_items(self):
+        if self.data:
+            self._spill()
+        paths = [w.path for w in self.writers]
+        for w in self.writers:
+            w.close()
+        for path in paths:
+            sub = self._child()
+            sub.add(read_run(path))
+            yield from sub.items()
+
+
+class ExternalMerger(_Spiller):
+    """Reduce-side merge of (key, combiner) pairs with ``merge_combiners``."""
+
+    def __init__(self, merge, ctx=None, level=0):
+        super().__init__(ctx or context(), level)
+        self.merge = merge
+
+    def _child(self):
+        return ExternalMerger(self.merge, self.ctx, self.level + 1)
+
+    def add(self, records):
+        it = iter(records)
+        while True:
+            chunk = list(islice(it, CHUNK))
+            if not chunk:
+                return self
+            kernels.merge_combiners(chunk, self.merge, self.data)
+            self._maybe_spill()
+
+
+    def add_values(self, records, create_combiner, merge_value):
+        """Combine raw (key, value) pairs; spilled parts are merged as combiners later."""
+        it = iter(records)
+        while True:
+            chunk = list(islice(it, CHUNK))
+            if not chunk:
+                return self
+            kernels.combine_pairs(chunk, create_combiner, merge_value, self.data)
+            self._maybe_spill()
+
+
+class DiskList:
+    """A list of values kept in a run file (plus an in-memory tail): iterable, sized."""
+
+    def __init__(self, ctx, values):
+        self.ctx = ctx
+        self.writer = ctx.new_writer("values")
+        self.path = self.writer.path
+        self.tail = []
+        self.length = 0
+        self.extend(values)
+
+    def extend(self, values):
+        self.tail.extend(values)
+        self.length += len(values)
+        if len(self.tail) >= HOT_KEY_VALUES:
+            self.flush()
+
+    def flush(self):
+        before = self.writer.bytes
+        self.writer.write(self.tail)
+        self.ctx.monitor.spilled(self.writer.bytes - before)
+        self.tail = []
+
+    def __len__(self):
+        return self.length
+
+    def __iter__(self):
+        self.writer.f.flush()
+        yield from read_run(self.path)
+        yield from list(self.tail)
+
+    def __reduce__(self):  # leaves the task only as a plain list
+        return (list, (list(self),))
+
+
+class ExternalGrouper(_Spiller):
+    """Reduce-side grouping of (key, list of values) pairs into one list per key."""
+
+    def __init__(self, ctx=None, level=0):
+        super().__init__(ctx or context(), level)
+
+    def _child(self):
+        return ExternalGrouper(self.ctx, self.level + 1)
+
+    def add(self, records):
+        it = iter(records)
+        data = self.data
+        while True:
+            chunk = list(islice(it, CHUNK))
+            if not chunk:
+                return self
+            for key, values in chunk:
+                mine = data.get(key)
+                if mine is None:
+                    data[key] = values if type(values) is list else list(values)
+                else:
+                    mine.extend(values)
+            if self.ctx.over():
+                self._offload_hot_keys()
+                data = self.data
+
+    def _offload_hot_keys(self):
+        """Move big value lists to disk; if memory is still short, spill the whole dict."""
+        for key, values in self.data.items():
+            if type(values) is list and len(values) >= HOT_KEY_VALUES:
+                self.data[key] = DiskList(self.ctx, values)
+        if self.level < MAX_LEVEL and self.ctx.over():
+            self._spill()
+
+    def _spill_items(self):
+        for key, values in self.data.items():
+            if isinstance(values, DiskList):
+                chunk = []
+                for v in values:
+                    chunk.append(v)
+                    if len(chunk) >= HOT_KEY_VALUES:
+                        yield key, chunk
+                        chunk = []
+                if chunk:
+                    yield key, chunk
+            else:
+                yield key, values
+
+
+def external_sorted(records, key=None, reverse=False, ctx=None):
+    """``sorted(records, key, reverse)`` with runs spilled to disk when memory is short."""
+    ctx = ctx or context()
+    buffer, runs = [], []
+    it = iter(records)
+    while True:
+        chunk = list(islice(it, CHUNK))
+        if not chunk:
+            break
+        buffer.extend(chunk)
+        if ctx.over():
+            buffer.sort(key=key, reverse=reverse)
+            path = ctx.new_path("sort")
+            ctx.monitor.spilled(write_run(path, buffer))
+            runs.append(path)
+            buffer = []
+    buffer.sort(key=key, reverse=reverse)
+    if not runs:
+        return iter(buffer)
+    return heapq.merge(*[read_run(p) for p in runs], buffer, key=key, reverse=reverse)

@@ -1,0 +1,162 @@
+"""Bounded-memory shuffles and caches: every spill path forced with tiny limits."""
+import os
+from collections import Counter, defaultdict
+from operator import add
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fastrdd import StorageLevel
+from fastrdd.errors import OutOfDiskError, SpillCorruptedError
+from fastrdd.memory import MemoryMonitor, parse_size
+from fastrdd.spill import ExternalGrouper, ExternalMerger, SpillContext, external_sorted, read_run, write_run
+
+
+class Always(MemoryMonitor):
+    """A monitor that is always over budget: every check spills."""
+
+    def __init__(self):
+        super().__init__(0, rss=lambda: 1, hysteresis=0)
+
+
+def spill_context(tmp_path):
+    return SpillContext(Always(), [str(tmp_path / "a"), str(tmp_path / "b")], fanout=4)
+
+
+pairs = st.lists(st.tuples(st.integers(-20, 20) | st.text(max_size=3), st.integers(-5, 5)), max_size=300)
+
+
+@settings(max_examples=30, deadline=None)
+@given(data=pairs)
+def test_external_merger_matches_dict(tmp_path_factory, data):
+    ctx = spill_context(tmp_path_factory.mktemp("m"))
+    got = dict(ExternalMerger(add, ctx).add(data).items())
+    ref = defaultdict(int)
+    for k, v in data:
+        ref[k] += v
+    assert got == {k: ref[k] for k in ref} or (not data and got == {})
+    got2 = dict(ExternalMerger(add, ctx).add_values(data, lambda v: v, add).items())
+    assert got2 == got
+    ctx.cleanup()
+    assert all(not os.listdir(d) for d in ctx.directories if os.path.isdir(d))
+
+
+@settings(max_examples=30, deadline=None)
+@given(data=pairs)
+def test_external_grouper_and_sort_match_python(tmp_path_factory, data):
+    ctx = spill_context(tmp_path_factory.mktemp("g"))
+    got = {k: sorted(v) for k, v in ExternalGrouper(ctx).add((k, [v]) for k, v in data).items()}
+    ref = defaultdict(list)
+    for k, v in data:
+        ref[k].append(v)
+    assert got == {k: sorted(v) for k, v in ref.items()}
+    values = [v for _, v in data]
+    assert list(external_sorted(values, ctx=ctx)) == sorted(values)
+    assert list(external_sorted(values, key=lambda x: -x, reverse=True, ctx=ctx)) == sorted(values, key=lambda x: -x, reverse=True)
+    ctx.cleanup()
+
+
+def test_hot_key_values_live_on_disk(tmp_path):
+    ctx = spill_context(tmp_path)
+    grouper = ExternalGrouper(ctx).add(("hot", list(range(i, i + 500))) for i in range(0, 20000, 500))
+    (key, values), = list(grouper.items())
+    assert key == "hot" and len(values) == 20000
+    assert type(values).__name__ == "DiskList"
+    assert sum(values) == sum(range(20000)) and sum(values) == sum(range(20000))  # re-iterable
+    ctx.cleanup()
+
+
+def test_corrupted_and_full_run_files(tmp_path):
+    path = str(tmp_path / "run")
+    write_run(path, list(range(5000)))
+    with open(path, "r+b") as f:
+        f.seek(100)
+        f.write(b"\xff\xfe\xfd")
+    with pytest.raises(SpillCorruptedError, match="checksum"):
+        list(read_run(path))
+    with pytest.raises(OutOfDiskError, match="No space left in /dev"):
+        write_run("/dev/full", list(range(100000)))
+
+
+def test_parse_size():
+    assert parse_size("100m") == 100 << 20 and parse_size("1.5g") == int(1.5 * (1 << 30))
+    with pytest.raises(ValueError, match="Invalid size"):
+        parse_size("lots")
+
+
+@pytest.fixture
+def tiny(fresh, tmp_path):
+    extra = tmp_path / "extra-local-dir"
+    return fresh("local[2]", fastrdd_worker_memory="1m", fastrdd_memory_hysteresis="0",
+                 fastrdd_local_dir=f"/dev/shm,{extra}"), extra
+
+
+def test_shuffles_spill_and_stay_correct(tiny):
+    sc, extra = tiny
+    data = [(i % 97, i) for i in range(30000)]
+    rdd = sc.parallelize(data, 4)
+    ref = defaultdict(list)
+    for k, v in data:
+        ref[k].append(v)
+    assert dict(rdd.reduceByKey(add, 3).collect()) == {k: sum(v) for k, v in ref.items()}
+    assert {k: sorted(v) for k, v in rdd.groupByKey(3).collect()} == {k: sorted(v) for k, v in ref.items()}
+    assert sorted(rdd.partitionBy(3).collect()) == sorted(data)
+    assert rdd.map(lambda kv: (kv[1], kv[0])).sortByKey(numPartitions=3).keys().collect() == sorted(v for _, v in data)
+    small = sc.parallelize([(k, -k) for k in range(0, 97, 2)], 2)
+    assert sorted(rdd.join(small).collect()) == sorted((k, (v, -k)) for k, v in data if k % 2 == 0)
+    tracker = sc.statusTracker()
+    metrics = [tracker.getStageSpillMetrics(s) for s in tracker.getActiveStageIds() or range(0, 40)]
+    assert sum(m["diskBytesSpilled"] for m in metrics if m) > 0
+    assert any(extra.iterdir())  # spills were spread over the second local directory too
+    worker_dirs = [h.directory for h in sc._backend.workers.values()]
+    spill_dirs = [os.path.join(d, "spill") for d in worker_dirs] + [str(p) for p in extra.iterdir()]
+    leftovers = [f for d in spill_dirs for _, _, files in os.walk(d) for f in files]
+    assert leftovers == []  # run files are removed when their task ends
+
+
+def test_hot_key_group_larger_than_budget(tiny):
+    sc, _ = tiny
+    rdd = sc.parallelize(range(200000), 4).map(lambda i: ("hot" if i % 10 else f"k{i % 3}", i))
+    sizes = dict(rdd.groupByKey(2).mapValues(len).collect())
+    assert sizes == {"hot": 180000, "k0": 6667, "k1": 6667, "k2": 6666}
+
+
+def test_storage_levels_under_pressure(fresh, tmp_path):
+    sc = fresh("local[1]", fastrdd_worker_memory="4m", fastrdd_storage_fraction="0.05")
+    marks = tmp_path / "marks"
+    marks.mkdir()
+
+    def mark(split, iterator):
+        (marks / f"{split}-{os.urandom(4).hex()}").touch()
+        return iterator
+
+    def level_run(level):
+        rdd = sc.parallelize(range(40000), 4).mapPartitionsWithIndex(mark).persist(level)
+        assert rdd.sum() == sum(range(40000))
+        before = len(os.listdir(marks))
+        assert rdd.sum() == sum(range(40000))
+        recomputed = len(os.listdir(marks)) - before
+        rdd.unpersist()
+        return recomputed
+
+    # 200 KB of storage: MEMORY_ONLY keeps at most one partition, the rest are recomputed
+    assert level_run(StorageLevel.MEMORY_ONLY) >= 3
+    # MEMORY_AND_DISK and DISK_ONLY read evicted partitions back from disk
+    assert level_run(StorageLevel.MEMORY_AND_DISK) == 0
+    assert level_run(StorageLevel.DISK_ONLY) == 0
+    sc.parallelize([1]).count()  # the worker handles unpersist before this task
+    blocks = [os.path.join(h.directory, "blocks") for h in sc._backend.workers.values()]
+    assert all(not os.listdir(b) for b in blocks if os.path.isdir(b))  # unpersist deleted them
+
+
+def test_damaged_cache_file_is_recomputed(fresh):
+    sc = fresh("local[1]")
+    rdd = sc.parallelize(range(1000), 2).map(lambda x: x * 3).persist(StorageLevel.DISK_ONLY)
+    assert rdd.sum() == 3 * sum(range(1000))
+    blocks = os.path.join(next(iter(sc._backend.workers.values())).directory, "blocks")
+    for name in os.listdir(blocks):
+        with open(os.path.join(blocks, name), "r+b") as f:
+            f.seek(20)
+            f.write(b"garbage")
+    assert rdd.sum() == 3 * sum(range(1000))
