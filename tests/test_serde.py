@@ -70,6 +70,10 @@ def assert_same(expected, actual, where="batch"):
         else:
             assert actual == expected, f"{where}: {actual!r} != {expected!r}"
             assert math.copysign(1.0, actual) == math.copysign(1.0, expected), f"{where}: sign of zero"
+    elif isinstance(expected, dict):
+        assert list(actual) == list(expected), f"{where}: keys {list(actual)} != {list(expected)}"
+        for key in expected:
+            assert_same(expected[key], actual[key], f"{where}[{key!r}]")
     elif isinstance(expected, (tuple, list)):
         assert len(actual) == len(expected), f"{where}: length {len(actual)} != {len(expected)}"
         for i, (e, a) in enumerate(zip(expected, actual)):
