@@ -11,7 +11,7 @@ rendezvous alone).
 import os
 import time
 
-__all__ = ["RDDBarrier", "BarrierTaskInfo", "wait_for_peers"]
+__all__ = ["RDDBarrier", "BarrierTaskInfo", "wait_for_peers", "task_addresses"]
 
 #: seconds a task waits for its peers at a barrier before failing
 BARRIER_TIMEOUT = 300.0
@@ -62,3 +62,8 @@ def wait_for_peers(directory, epoch, partition, num_tasks, message):
         with open(name) as f:
             messages.append(f.read())
     return messages
+
+
+def task_addresses(directory, partition, num_tasks):
+    """``host:pid`` of the worker running each task of the stage (they all run at once)."""
+    return wait_for_peers(directory, "address", partition, num_tasks, f"127.0.0.1:{os.getpid()}")

@@ -63,4 +63,5 @@ def write_checkpoints(ctx, rdd):
         marked._checkpoint_path = path
         marked.__class__ = CheckpointedRDD
         marked.is_checkpointed = True
+        marked._checkpoint_written = True
         ctx._pending_checkpoints.discard(marked._id)

@@ -62,12 +62,10 @@ class SparkConf:
         return key in self._conf
 
     def toDebugString(self):
-        return "\n".join(f"{k}={v}" for k, v in self._conf.items())
+        """The properties, one ``key=value`` per line, sorted by key."""
+        return "\n".join(f"{k}={v}" for k, v in sorted(self._conf.items()))
 
     def copy(self):
         other = SparkConf()
         other._conf = dict(self._conf)
         return other
-
-    def __repr__(self):
-        return f"SparkConf({self._conf!r})"

@@ -26,6 +26,10 @@ _LOCAL_MASTER = re.compile(r"^local(?:\[\s*(\*|\d+)\s*(?:,\s*(\d+)\s*)?\])?$")
 MIN_SHM_BYTES = 1 << 30
 
 
+def path_uri(path):
+    return path if ":" in path.split("/")[0] else "file:" + os.path.abspath(os.path.expanduser(path))
+
+
 def parse_master(master):
     """(number of workers, attempts per task) for a ``local[...]`` master URL."""
     m = _LOCAL_MASTER.match(master.strip())
@@ -120,7 +124,7 @@ class SparkContext:
         with SparkContext._lock:
             active = SparkContext._active_spark_context
             if active is not None:
-                raise ContextError(
+                raise ValueError(
                     f"Cannot run multiple SparkContexts at once; existing SparkContext(app="
                     f"{active.appName}, master={active.master}) created at {active._created_at}. "
                     f"Call stop() on it first, or use SparkContext.getOrCreate().")
@@ -142,8 +146,9 @@ class SparkContext:
         self._next_rdd = 0
         self._next_shuffle = 0
         self._next_broadcast = 0
-        self._added_files = []
-        self._added_archives = []
+        #: name -> URI of the source, of files and archives shipped to tasks
+        self._added_files = {}
+        self._added_archives = {}
         self._checkpoint_dir = None
         #: ids of RDDs marked by checkpoint()/localCheckpoint(), not yet written
         self._pending_checkpoints = set()
@@ -410,8 +415,7 @@ class SparkContext:
         from .files import add_file
 
         name = add_file(self._files_dir(), path, recursive)
-        if name not in self._added_files:
-            self._added_files.append(name)
+        self._added_files.setdefault(name, path_uri(path))
 
     def addPyFile(self, path):
         """Ship a .py, .zip or .egg file and make it importable in tasks (and here).
@@ -443,19 +447,20 @@ class SparkContext:
         """Ship an archive, unpacked under SparkFiles.get(<archive name>)."""
         from .files import add_archive
 
+        if os.path.basename(path) in self._added_archives:
+            return  # already shipped and unpacked (PySpark ignores a repeat too)
         name = add_archive(self._files_dir(), path)
-        if name not in self._added_archives:
-            self._added_archives.append(name)
+        self._added_archives[name] = path_uri(path)
 
     @property
     def listFiles(self):
-        """The file paths added with addFile/addPyFile."""
-        return [os.path.join(self._files_dir(), n) for n in self._added_files]
+        """URIs of the files added with addFile/addPyFile."""
+        return list(self._added_files.values())
 
     @property
     def listArchives(self):
-        """The archive paths added with addArchive."""
-        return [os.path.join(self._files_dir(), n) for n in self._added_archives]
+        """URIs of the archives added with addArchive."""
+        return list(self._added_archives.values())
 
     # -- checkpoints ------------------------------------------------------------------
     def setCheckpointDir(self, dirName):
@@ -600,10 +605,10 @@ class SparkContext:
         >>> sc.emptyRDD().count(), sc.emptyRDD().getNumPartitions()
         (0, 0)
         """
-        from .lineage import ParallelCollectionRDD
+        from .lineage import EmptyRDD
 
         self._check_active()
-        return ParallelCollectionRDD(self, [])
+        return EmptyRDD(self)
 
     def textFile(self, name, minPartitions=None, use_unicode=True):
         """The lines of a text file, directory, glob or comma-separated list of them.

@@ -59,6 +59,13 @@ class ParallelCollectionRDD(RDD):
         return out
 
 
+class EmptyRDD(ParallelCollectionRDD):
+    """No partitions, no elements."""
+
+    def __init__(self, ctx):
+        super().__init__(ctx, [])
+
+
 class FileRDD(RDD):
     """Records of files: ``plan(paths)`` cuts them into splits (lazily, on the
     driver, when partitions are first needed) and ``read(split)`` yields a
@@ -97,12 +104,32 @@ class PipelinedRDD(RDD):
 
     #: set by RDDBarrier: all tasks of this stage must run at once
     is_barrier = False
+    _lazy_id = True
 
     def __init__(self, prev, f, preservesPartitioning=False):
-        super().__init__(prev.ctx, prev.partitioner if preservesPartitioning else None)
-        self._prev = prev
-        self.func = f
-        self.preservesPartitioning = preservesPartitioning
+        partitioner = prev.partitioner if preservesPartitioning else None
+        if isinstance(prev, PipelinedRDD) and prev._is_pipelinable():
+            # fuse with the parent, as PySpark does: one function, one RDD
+            prev_func = prev.func
+
+            def pipeline_func(split, iterator):
+                return f(split, prev_func(split, iterator))
+
+            self.func = pipeline_func
+            self.preservesPartitioning = prev.preservesPartitioning and preservesPartitioning
+            self._prev = prev._prev
+            self.is_barrier = prev.is_barrier
+        else:
+            self.func = f
+            self.preservesPartitioning = preservesPartitioning
+            self._prev = prev
+        super().__init__(prev.ctx, partitioner)
+
+    def _is_pipelinable(self):
+        return not (self.is_cached or self.is_checkpointed)
+
+    def _kind(self):
+        return "PythonRDD"
 
     @property
     def prev(self):

@@ -76,16 +76,27 @@ class RDD:
     #: tasks of this RDD carry data from the driver (parallelize)
     _has_payload = False
 
+    #: the id is given when first needed (a job, id()), as PySpark does for PipelinedRDD
+    _lazy_id = False
+
     def __init__(self, ctx, partitioner=None):
         ctx._check_active()
         self.ctx = ctx
-        self._id = ctx._new_rdd_id()
+        if not self._lazy_id:
+            self._rdd_id = ctx._new_rdd_id()
         self.partitioner = partitioner
         self._name = None
         self._storage_level = StorageLevel(False, False, False, False, 1)
         self.is_cached = False
         self.is_checkpointed = False
         self._site = _call_site()
+
+    @property
+    def _id(self):
+        rdd_id = self.__dict__.get("_rdd_id")
+        if rdd_id is None:
+            rdd_id = self._rdd_id = self.ctx._new_rdd_id()
+        return rdd_id
 
     # -- structure, supplied by lineage.py ------------------------------------
     def getNumPartitions(self):
@@ -205,6 +216,10 @@ class RDD:
         >>> rdd.is_cached
         True
         """
+        if self.is_cached and storageLevel != self._storage_level:
+            raise ValueError(
+                f"Cannot change storage level of an RDD after it was already assigned a level "
+                f"({self._storage_level} -> {storageLevel}): unpersist() it first")
         self.is_cached = True
         self._storage_level = storageLevel
         return self
@@ -239,8 +254,8 @@ class RDD:
         >>> sc.setCheckpointDir(tempfile.mkdtemp())
         >>> rdd = sc.parallelize(range(5), 2).map(lambda x: x * 2)
         >>> rdd.checkpoint()
-        >>> rdd.isCheckpointed()
-        False
+        >>> rdd.is_checkpointed, rdd.isCheckpointed()
+        (True, False)
         >>> rdd.sum()
         20
         >>> rdd.isCheckpointed(), rdd.getCheckpointFile() is not None, rdd.collect()
@@ -250,6 +265,7 @@ class RDD:
             raise RuntimeError("Checkpoint directory has not been set in the SparkContext: "
                                "call sc.setCheckpointDir(path) first")
         self._checkpoint_local = False
+        self.is_checkpointed = True
         self.ctx._pending_checkpoints.add(self._id)
 
     def localCheckpoint(self):
@@ -265,7 +281,7 @@ class RDD:
 
     def isCheckpointed(self):
         """Whether this RDD was written to a (reliable) checkpoint."""
-        return self.is_checkpointed and not getattr(self, "_checkpoint_local", False)
+        return getattr(self, "_checkpoint_written", False) and not self.isLocallyCheckpointed()
 
     def isLocallyCheckpointed(self):
         """Whether this RDD was marked for, or written to, a local checkpoint."""

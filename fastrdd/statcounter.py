@@ -96,6 +96,33 @@ class StatCounter:
     2.5
     """
 
+    @staticmethod
+    def maximum(a, b):
+        """Elementwise maximum (numpy arrays) or max (numbers), as PySpark's helper."""
+        if hasattr(a, "shape") or hasattr(b, "shape"):
+            import numpy
+
+            return numpy.maximum(a, b)
+        return max(a, b)
+
+    @staticmethod
+    def minimum(a, b):
+        """Elementwise minimum (numpy arrays) or min (numbers)."""
+        if hasattr(a, "shape") or hasattr(b, "shape"):
+            import numpy
+
+            return numpy.minimum(a, b)
+        return min(a, b)
+
+    @staticmethod
+    def sqrt(x):
+        """Square root, elementwise for numpy arrays."""
+        if hasattr(x, "shape"):
+            import numpy
+
+            return numpy.sqrt(x)
+        return math.sqrt(x)
+
     def __init__(self, values=None):
         self.n = 0  #: number of values merged
         self.mu = 0.0  #: running mean

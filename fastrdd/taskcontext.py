@@ -98,6 +98,8 @@ class BarrierTaskContext(TaskContext):
         return self._meet(message)
 
     def getTaskInfos(self):
-        from .barrier import BarrierTaskInfo
+        """One BarrierTaskInfo per task of the stage, in partition order."""
+        from .barrier import BarrierTaskInfo, task_addresses
 
-        return [BarrierTaskInfo("127.0.0.1") for _ in range(self._num_tasks)]
+        return [BarrierTaskInfo(a) for a in task_addresses(self._directory, self._partition_id,
+                                                           self._num_tasks)]

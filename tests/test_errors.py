@@ -53,7 +53,7 @@ def test_bad_master_and_second_context(fresh):
     from fastrdd.errors import ContextError
 
     sc = fresh("local[1]")
-    with pytest.raises(ContextError, match="Cannot run multiple SparkContexts"):
+    with pytest.raises(ValueError, match="Cannot run multiple SparkContexts"):
         SparkContext("local[1]", "second")
     assert SparkContext.getOrCreate() is sc
     with pytest.raises(ValueError, match="Could not parse master URL 'yarn'"):
