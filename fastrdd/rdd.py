@@ -728,7 +728,9 @@ class RDD:
         >>> [(k, tuple(map(list, v))) for k, v in sorted(x.cogroup(y).collect())]
         [('a', ([1], [2])), ('b', ([4], []))]
         """
-        return _cogroup([self, other], numPartitions)
+        from .joins import cogroup
+
+        return cogroup([self, other], numPartitions)
 
     def groupWith(self, other, *others):
         """cogroup with any number of other RDDs.
@@ -740,7 +742,9 @@ class RDD:
         >>> [(k, tuple(map(list, v))) for k, v in sorted(w.groupWith(x, y, z).collect())]
         [('a', ([5], [1], [2], [])), ('b', ([6], [4], [], [42]))]
         """
-        return _cogroup([self, other, *others], None)
+        from .joins import cogroup
+
+        return cogroup([self, other, *others], None)
 
     def join(self, other, numPartitions=None):
         """Inner join on keys: (k, (v, w)) for every pair of matching values.
@@ -750,7 +754,9 @@ class RDD:
         >>> sorted(x.join(y).collect())
         [('a', (1, 2)), ('a', (1, 3))]
         """
-        return _join(self, other, numPartitions, False, False)
+        from .joins import join
+
+        return join(self, other, numPartitions, False, False)
 
     def leftOuterJoin(self, other, numPartitions=None):
         """Left outer join: keys of self without a match get (v, None).
@@ -760,7 +766,9 @@ class RDD:
         >>> sorted(x.leftOuterJoin(y).collect())
         [('a', (1, 2)), ('b', (4, None))]
         """
-        return _join(self, other, numPartitions, True, False)
+        from .joins import join
+
+        return join(self, other, numPartitions, True, False)
 
     def rightOuterJoin(self, other, numPartitions=None):
         """Right outer join: keys of other without a match get (None, w).
@@ -770,7 +778,9 @@ class RDD:
         >>> sorted(y.rightOuterJoin(x).collect())
         [('a', (2, 1)), ('b', (None, 4))]
         """
-        return _join(self, other, numPartitions, False, True)
+        from .joins import join
+
+        return join(self, other, numPartitions, False, True)
 
     def fullOuterJoin(self, other, numPartitions=None):
         """Full outer join: unmatched keys on either side get None for the other.
@@ -780,7 +790,9 @@ class RDD:
         >>> sorted(x.fullOuterJoin(y).collect())
         [('a', (1, 2)), ('b', (4, None)), ('c', (None, 8))]
         """
-        return _join(self, other, numPartitions, True, True)
+        from .joins import join
+
+        return join(self, other, numPartitions, True, True)
 
     def sortByKey(self, ascending=True, numPartitions=None, keyfunc=lambda x: x):
         """Sort (key, value) pairs by key, into range partitions (runs a sampling job).
@@ -1635,41 +1647,6 @@ def _codec(name):
     except KeyError:
         raise ValueError(f"unsupported compressionCodecClass {name!r}: use one of "
                          f"{sorted(_CODECS)}") from None
-
-
-def _cogroup(rdds, numPartitions):
-    count = len(rdds)
-
-    def tag(i):
-        return lambda v: (i, v)
-
-    tagged = [rdd.mapValues(tag(i)) for i, rdd in enumerate(rdds)]
-    union = _reduce(lambda a, b: a.union(b), tagged)
-
-    def dispatch(seq):
-        bufs = [[] for _ in range(count)]
-        for n, v in seq:
-            bufs[n].append(v)
-        return tuple(ResultIterable(vs) for vs in bufs)
-
-    return union.groupByKey(numPartitions).mapValues(dispatch)
-
-
-def _join(left, right, numPartitions, keep_left, keep_right):
-    vs = left.mapValues(lambda v: (1, v))
-    ws = right.mapValues(lambda w: (2, w))
-
-    def dispatch(seq):
-        vbuf, wbuf = [], []
-        for n, v in seq:
-            (vbuf if n == 1 else wbuf).append(v)
-        if keep_left and not wbuf:
-            wbuf.append(None)
-        if keep_right and not vbuf:
-            vbuf.append(None)
-        return [(v, w) for v in vbuf for w in wbuf]
-
-    return vs.union(ws).groupByKey(numPartitions).flatMapValues(dispatch)
 
 
 from .lineage import PipelinedRDD  # noqa: E402  (subclasses of RDD)
