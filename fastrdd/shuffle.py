@@ -23,12 +23,12 @@ import sys
 import struct
 from array import array
 
-from itertools import islice
+from itertools import chain, islice
 
 from ._impl import shuffle as kernels
 from .errors import FetchFailedError
 from .serializers import dump_frames, iter_frames
-from .spill import CHUNK, ExternalGrouper, ExternalMerger, _check_disk, context
+from .spill import ExternalGrouper, ExternalMerger, _check_disk, context
 
 __all__ = ["write_map_output", "read_reduce_input", "map_output_path", "aggregate_reduce_side",
            "MapOutputWriter"]
@@ -63,7 +63,7 @@ def aggregate_reduce_side(records, agg):
 class MapOutputWriter:
     """Buckets (and pre-combines) one map task's records, spilling runs when memory is short.
 
-    Records are taken ``CHUNK`` at a time.  Without an aggregator each chunk
+    Records are taken ``MAP_CHUNK`` at a time.  Without an aggregator each chunk
     is bucketed and serialized at once; with one, a dict of combiners grows
     until the end or until memory runs short, then is bucketed.  Serialized
     buckets accumulate in memory and go to a spill file (all R buckets,
@@ -103,24 +103,23 @@ class MapOutputWriter:
         self.buffered = 0
 
     def consume(self, records):
-        dep, agg, pf, n = self.dep, self.dep.aggregator, self.dep.partition_func, self.n
-        combining = agg is not None and agg.map_side_combine
-        combined = {}
-        it = iter(records)
-        while True:
-            chunk = list(islice(it, CHUNK))
-            if not chunk:
-                break
-            if not combining:
+        agg, pf, n = self.dep.aggregator, self.dep.partition_func, self.n
+        if agg is None or not agg.map_side_combine:
+            for chunk in _chunks(records, MAP_CHUNK):
                 self._add_buckets(kernels.bucket_pairs(chunk, n, pf))
-            elif agg.kind == "group":
+                if self.ctx.over():
+                    self._spill_buffers()
+            return
+        combined = {}
+        for chunk in _lazy_chunks(records, MAP_CHUNK):
+            # the kernels read the chunk straight from the pipeline: no list built
+            if agg.kind == "group":
                 kernels.group_pairs(chunk, combined)
             else:
                 kernels.combine_pairs(chunk, agg.create_combiner, agg.merge_value, combined)
             if self.ctx.over():
-                if combined:
-                    self._add_buckets(kernels.bucket_dict(combined, n, pf))
-                    combined = {}
+                self._add_buckets(kernels.bucket_dict(combined, n, pf))
+                combined = {}
                 self._spill_buffers()
         if combined:
             self._add_buckets(kernels.bucket_dict(combined, n, pf))
@@ -156,6 +155,32 @@ class MapOutputWriter:
             for f, _ in spilled:
                 f.close()
         return pos
+
+
+#: records between two memory checks on the map side (bigger than spill.CHUNK:
+#: chunking costs a little on the hottest path of every shuffle)
+MAP_CHUNK = 65536
+
+
+def _chunks(records, size):
+    """Lists of up to ``size`` records."""
+    it = iter(records)
+    while True:
+        chunk = list(islice(it, size))
+        if not chunk:
+            return
+        yield chunk
+
+
+def _lazy_chunks(records, size):
+    """Iterators over consecutive runs of up to ``size`` records (each must be consumed)."""
+    it = iter(records)
+    end = object()
+    while True:
+        first = next(it, end)
+        if first is end:
+            return
+        yield chain((first,), islice(it, size - 1))
 
 
 def write_map_output(directory, dep, map_id, records):
