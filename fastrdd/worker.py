@@ -117,13 +117,16 @@ class TaskRuntime:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             write_run(path, records)
             self.cached.append((node.rdd_id, split))
-        if use_memory:
+        if use_memory and self.worker.make_room(key, estimate_size(records)):
             for evicted in store.put(key, records, estimate_size(records)):
-                if evicted != key and not os.path.exists(self.worker.block_path(evicted)):
-                    self.evicted.append(evicted[1:])
+                self._evicted(evicted)
             if key in store and not use_disk:
                 self.cached.append((node.rdd_id, split))
         return iter(records)
+
+    def _evicted(self, key):
+        if not os.path.exists(self.worker.block_path(key)):
+            self.evicted.append(key[1:])
 
 
 class Worker:
@@ -141,7 +144,35 @@ class Worker:
         self.spill_dirs = spill_dirs or [os.path.join(directory, "spill")]
         capacity = int(budget * storage_fraction) if budget is not None else None
         self.store = blockstore.BlockStore(capacity)
+        #: blocks dropped by make_room since the last task report
+        self.dropped = []
         self.running = True
+
+    def make_room(self, key, size):
+        """Evict other RDDs' blocks (oldest first) so ``key`` fits; False if it cannot.
+
+        As in Spark, a partition never evicts partitions of its own RDD: with
+        a scan that reads them in a cycle, LRU would evict exactly the
+        partition needed next, and nothing would ever be reused.  Instead the
+        partitions that fit stay, and the rest are recomputed (or read from
+        disk) each time: time degrades gracefully with the cached fraction.
+        """
+        store = self.store
+        capacity = store.capacity_bytes
+        if capacity is None:
+            return True
+        if store.used_bytes + size <= capacity:
+            return True
+        others = [k for k in store.keys() if k[1] != key[1] or k[0] != key[0]]
+        reclaimable = sum(store.size_of(k) for k in others)
+        if store.used_bytes - reclaimable + size > capacity:
+            return False
+        for k in others:
+            if store.used_bytes + size <= capacity:
+                break
+            store.remove(k)
+            self.dropped.append(k)
+        return True
 
     def block_path(self, key):
         """Where a disk-level cached partition lives."""
@@ -218,6 +249,9 @@ class Worker:
             text = traceback.format_exc()
             self.send(("failed", task_id, "error", dump_exception(user_error(e)), text))
         else:
+            for key in self.dropped:
+                runtime._evicted(key)
+            self.dropped = []
             info = {"cached": runtime.cached, "evicted": runtime.evicted,
                     "updates": accumulators.collect_task_updates(), "profile": runtime.profile,
                     "spilled": (self.monitor.memory_bytes_spilled, self.monitor.disk_bytes_spilled)}
