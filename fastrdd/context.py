@@ -67,6 +67,21 @@ def choose_local_dirs(conf):
     return [tempfile.gettempdir()]
 
 
+_APP_DIR = re.compile(r"^fastrdd-local-\d+-(\d+)-")
+
+
+def sweep_stale_dirs(base):
+    """Remove the directories of drivers that died without stop() (SIGKILL, power loss)."""
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return
+    for name in names:
+        m = _APP_DIR.match(name)
+        if m and not os.path.exists(f"/proc/{m.group(1)}"):
+            shutil.rmtree(os.path.join(base, name), ignore_errors=True)
+
+
 def memory_settings(conf, workers):
     """Environment for workers: memory budget (bytes), hysteresis, storage fraction."""
     from .memory import default_budget, parse_size
@@ -165,8 +180,8 @@ class SparkContext:
         base = local_dirs[0]
         for d in local_dirs:
             os.makedirs(d, exist_ok=True)
-        self._app_dir = tempfile.mkdtemp(prefix=f"fastrdd-{self._app_id}-{uuid.uuid4().hex[:6]}-",
-                                         dir=base)
+        sweep_stale_dirs(base)
+        self._app_dir = tempfile.mkdtemp(prefix=f"fastrdd-{self._app_id}-{os.getpid()}-", dir=base)
         from .files import FILES_ENV, SparkFiles
 
         os.makedirs(self._files_dir())

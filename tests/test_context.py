@@ -85,3 +85,40 @@ def test_parallelize_slicing_like_pyspark(sc):
 def test_run_job_on_some_partitions(sc):
     rdd = sc.parallelize(range(6), 3)
     assert sc.runJob(rdd, lambda it: [sum(it)], [2, 0]) == [9, 1]
+
+
+def test_workers_do_not_outlive_a_killed_driver(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    code = ("import sys, time\nsys.path.insert(0, %r)\nfrom fastrdd import SparkContext\n"
+            "sc = SparkContext('local[2]', 'orphans')\nsc.parallelize([1, 2], 2).count()\n"
+            "print(' '.join(str(h.proc.pid) for h in sc._backend.workers.values()), flush=True)\n"
+            "time.sleep(60)\n" % root)
+    driver = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    pids = [int(p) for p in driver.stdout.readline().split()]
+    assert len(pids) == 2
+    driver.send_signal(signal.SIGKILL)
+    driver.wait()
+    driver.stdout.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(os.path.exists(f"/proc/{p}") for p in pids):
+        time.sleep(0.1)
+    alive = []
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/status") as f:
+                if "State:\tZ" not in f.read():
+                    alive.append(p)
+        except OSError:
+            pass
+    assert alive == []
+    # the dead driver's directory is swept by the next context on this machine
+    stale = [d for d in fastrdd_dirs() if f"-{driver.pid}-" in d]
+    assert stale
+    from fastrdd.context import sweep_stale_dirs
+    sweep_stale_dirs(os.path.dirname(stale[0]))
+    assert not os.path.exists(stale[0])
