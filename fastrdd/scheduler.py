@@ -395,6 +395,13 @@ class _StageRun:
                 self.free.append(split)
                 self.draining = True
                 return
+            if msg[2] == "corrupt":  # a spill file damaged underneath: recompute the task
+                count = self.losses[split] = self.losses.get(split, 0) + 1
+                if count > self.sched.max_worker_losses:
+                    self.failure = WorkerLostError(f"task {split}: {msg[4]} ({count} times)")
+                else:
+                    self.queue(split)
+                return
             count = self.failures[split] = self.failures.get(split, 0) + 1
             barrier = bool(self.properties and "fastrdd.barrier.tasks" in self.properties)
             if count >= self.sched.max_failures or barrier:

@@ -241,6 +241,8 @@ class Worker:
                 result = self.compute(kind, node, extra, split, runtime)
         except FetchFailedError as e:
             self.send(("failed", task_id, "fetch", (e.shuffle_id, e.map_id), str(e)))
+        except SpillCorruptedError as e:  # not the user's fault: the task is simply run again
+            self.send(("failed", task_id, "corrupt", None, str(e)))
         except BaseException as e:  # the user's error, reported whole
             if isinstance(e, (SystemExit, KeyboardInterrupt)) and not self.running:
                 raise

@@ -160,3 +160,25 @@ def test_damaged_cache_file_is_recomputed(fresh):
             f.seek(20)
             f.write(b"garbage")
     assert rdd.sum() == 3 * sum(range(1000))
+
+
+def test_spill_file_deleted_underneath_recomputes_the_task(tiny, tmp_path):
+    sc, _ = tiny
+    flag = str(tmp_path / "deleted-once")
+
+    def sabotage(values):
+        if not os.path.exists(flag):
+            open(flag, "w").close()
+            from fastrdd.spill import context
+            for path in context().files:
+                if os.path.exists(path):
+                    os.unlink(path)
+        return len(values)
+
+    rdd = sc.parallelize([(i % 5, i) for i in range(20000)], 2)
+    tracker = sc.statusTracker()
+    got = dict(rdd.groupByKey(1).mapValues(sabotage).collect())
+    assert got == {k: 4000 for k in range(5)}
+    assert os.path.exists(flag)
+    last_job = tracker.getJobInfo(max(tracker.getJobIdsForGroup(None)))
+    assert tracker.getStageInfo(last_job.stageIds[-1]).numFailedTasks == 1  # then recomputed
