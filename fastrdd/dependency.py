@@ -34,8 +34,11 @@ def _no_call(*args):  # pragma: no cover - GROUP's functions are never called
     raise AssertionError("the group aggregator is run by group_pairs, not called")
 
 
-#: groupByKey: values gathered into lists on both sides of the shuffle.
-GROUP = Aggregator(_no_call, _no_call, _no_call, map_side_combine=True, kind="group")
+#: groupByKey: values gathered into lists after the shuffle.  No map-side
+#: combine (as in Spark): it saves little for grouping, and it would ship a
+#: hot key's values as one huge record, which no reducer could read in
+#: bounded memory.
+GROUP = Aggregator(_no_call, _no_call, _no_call, map_side_combine=False, kind="group")
 
 
 class ShuffleDependency:

@@ -52,8 +52,8 @@ def aggregate_reduce_side(records, agg):
     if agg is None:
         return records
     if agg.kind == "group":
-        return ExternalGrouper().add(
-            records if agg.map_side_combine else ((k, [v]) for k, v in records)).items()
+        grouper = ExternalGrouper()
+        return (grouper.add(records) if agg.map_side_combine else grouper.add_values(records)).items()
     if agg.map_side_combine:
         return ExternalMerger(agg.merge_combiners).add(records).items()
     merger = ExternalMerger(agg.merge_combiners)

@@ -280,6 +280,12 @@ class DiskList:
         if len(self.tail) >= HOT_KEY_VALUES:
             self.flush()
 
+    def append(self, value):
+        self.tail.append(value)
+        self.length += 1
+        if len(self.tail) >= HOT_KEY_VALUES:
+            self.flush()
+
     def flush(self):
         before = self.writer.bytes
         self.writer.write(self.tail)
@@ -323,6 +329,17 @@ class ExternalGrouper(_Spiller):
             if self.ctx.over():
                 self._offload_hot_keys()
                 data = self.data
+
+    def add_values(self, records):
+        """Group raw (key, value) pairs (no map-side combine)."""
+        it = iter(records)
+        while True:
+            chunk = list(islice(it, CHUNK))
+            if not chunk:
+                return self
+            kernels.group_pairs(chunk, self.data)
+            if self.ctx.over():
+                self._offload_hot_keys()
 
     def _offload_hot_keys(self):
         """Move big value lists to disk; if memory is still short, spill the whole dict."""

@@ -182,3 +182,34 @@ def test_spill_file_deleted_underneath_recomputes_the_task(tiny, tmp_path):
     assert os.path.exists(flag)
     last_job = tracker.getJobInfo(max(tracker.getJobIdsForGroup(None)))
     assert tracker.getStageInfo(last_job.stageIds[-1]).numFailedTasks == 1  # then recomputed
+
+
+def test_peak_worker_rss_stays_near_the_budget(fresh):
+    import threading
+    import time
+
+    budget = 40 << 20  # without a budget this job peaks near 100 MB per worker
+    sc = fresh("local[2]", fastrdd_worker_memory=str(budget))
+    peak = [0]
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            for h in list(sc._backend.workers.values()):
+                try:
+                    with open(f"/proc/{h.proc.pid}/statm") as f:
+                        peak[0] = max(peak[0], int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE"))
+                except OSError:
+                    pass
+            time.sleep(0.01)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        n = 3_000_000
+        sizes = dict(sc.range(n, numSlices=4).map(lambda i: (i % 3, i)).groupByKey(2).mapValues(len).collect())
+    finally:
+        stop.set()
+        sampler.join()
+    assert sizes == {k: len(range(k, n, 3)) for k in range(3)}
+    assert peak[0] < 1.5 * budget, f"peak worker RSS {peak[0] >> 20} MB for a {budget >> 20} MB budget"
