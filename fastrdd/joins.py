@@ -15,11 +15,7 @@ __all__ = ["cogroup", "join"]
 
 def cogroup(rdds, numPartitions):
     count = len(rdds)
-
-    def tag(i):
-        return lambda v: (i, v)
-
-    tagged = [rdd.mapValues(tag(i)) for i, rdd in enumerate(rdds)]
+    tagged = [rdd.mapPartitionsWithIndex(_tagger(i), True) for i, rdd in enumerate(rdds)]
     union = _reduce(lambda a, b: a.union(b), tagged)
 
     def dispatch(seq):
@@ -31,9 +27,24 @@ def cogroup(rdds, numPartitions):
     return union.groupByKey(numPartitions).mapValues(dispatch)
 
 
+def _tagger(side):
+    """Tag each value with its side, in one generator (the hot path of every join)."""
+    from .rdd import _not_a_pair
+
+    def tag(_, iterator):
+        for record in iterator:
+            try:
+                k, v = record
+            except (TypeError, ValueError):
+                raise _not_a_pair(record) from None
+            yield k, (side, v)
+
+    return tag
+
+
 def join(left, right, numPartitions, keep_left, keep_right):
-    vs = left.mapValues(lambda v: (1, v))
-    ws = right.mapValues(lambda w: (2, w))
+    vs = left.mapPartitionsWithIndex(_tagger(1), True)
+    ws = right.mapPartitionsWithIndex(_tagger(2), True)
 
     def dispatch(seq):
         vbuf, wbuf = [], []

@@ -425,7 +425,7 @@ class RDD:
         >>> sc.parallelize([(1, 2), (3, 4)]).keys().collect()
         [1, 3]
         """
-        return self.mapPartitionsWithIndex(lambda _, iterator: (k for k, _v in _pairs(iterator)))
+        return self.mapPartitionsWithIndex(_keys_of)
 
     def values(self):
         """The value of each (key, value) pair.
@@ -433,7 +433,7 @@ class RDD:
         >>> sc.parallelize([(1, 2), (3, 4)]).values().collect()
         [2, 4]
         """
-        return self.mapPartitionsWithIndex(lambda _, iterator: (v for _k, v in _pairs(iterator)))
+        return self.mapPartitionsWithIndex(_values_of)
 
     def mapValues(self, f):
         """Apply ``f`` to each value of (key, value) pairs, keeping keys and partitioning.
@@ -442,8 +442,15 @@ class RDD:
         >>> rdd.mapValues(len).collect()
         [('a', 3), ('b', 1)]
         """
-        return self.mapPartitionsWithIndex(
-            lambda _, iterator: ((k, f(v)) for k, v in _pairs(iterator)), True)
+        def map_values(_, iterator):
+            for record in iterator:
+                try:
+                    k, v = record
+                except (TypeError, ValueError):
+                    raise _not_a_pair(record) from None
+                yield k, f(v)
+
+        return self.mapPartitionsWithIndex(map_values, True)
 
     def flatMapValues(self, f):
         """Apply ``f`` to each value and pair each of its results with the key.
@@ -1628,6 +1635,28 @@ def _pairs(iterator):
         except (TypeError, ValueError):
             raise _not_a_pair(record) from None
         yield k, v
+
+
+# one generator per record stream (not a generator over _pairs): these run on
+# every record of every pair-RDD pipeline
+
+
+def _keys_of(_, iterator):
+    for record in iterator:
+        try:
+            k, _v = record
+        except (TypeError, ValueError):
+            raise _not_a_pair(record) from None
+        yield k
+
+
+def _values_of(_, iterator):
+    for record in iterator:
+        try:
+            _k, v = record
+        except (TypeError, ValueError):
+            raise _not_a_pair(record) from None
+        yield v
 
 
 _CODECS = {
