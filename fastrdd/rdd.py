@@ -8,8 +8,11 @@ kinds (parallelized collection, text file, pipelined map, union, coalesce,
 shuffle) are in ``lineage.py``; this module is the user-facing API and is
 mostly docstrings, with PySpark-style examples run as doctests.
 """
+import bisect
 import copy
+import functools
 import math
+import operator
 import os
 import random
 import shlex
@@ -43,6 +46,10 @@ def _call_site():
     if frame is None:
         return op, "<unknown>"
     return op, f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
+
+
+def _identity(x):
+    return x
 
 
 def _not_a_pair(record):
@@ -801,7 +808,7 @@ class RDD:
 
         return join(self, other, numPartitions, True, True)
 
-    def sortByKey(self, ascending=True, numPartitions=None, keyfunc=lambda x: x):
+    def sortByKey(self, ascending=True, numPartitions=None, keyfunc=_identity):
         """Sort (key, value) pairs by key, into range partitions (runs a sampling job).
 
         >>> tmp = [("a", 1), ("b", 2), ("1", 3), ("d", 4), ("2", 5)]
@@ -818,10 +825,13 @@ class RDD:
         if numPartitions is None:
             numPartitions = self._defaultReducePartitions()
 
+        # with the default keyfunc, C-level key and placement functions (no Python call per record)
+        sort_key = operator.itemgetter(0) if keyfunc is _identity else (lambda kv: keyfunc(kv[0]))
+
         def sort_partition(_, iterator):
             from .spill import external_sorted
 
-            return external_sorted(iterator, key=lambda kv: keyfunc(kv[0]), reverse=not ascending)
+            return external_sorted(iterator, key=sort_key, reverse=not ascending)
 
         if numPartitions == 1:
             rdd = self.coalesce(1) if self.getNumPartitions() > 1 else self
@@ -835,11 +845,12 @@ class RDD:
         bounds = [keyfunc(samples[int(len(samples) * (i + 1) / numPartitions)])
                   for i in range(numPartitions - 1)] if samples else []
 
-        def range_partition(k):
-            import bisect
-
-            p = bisect.bisect_left(bounds, keyfunc(k))
-            return p if ascending else numPartitions - 1 - p
+        if ascending and keyfunc is _identity:
+            range_partition = functools.partial(bisect.bisect_left, bounds)
+        else:
+            def range_partition(k):
+                p = bisect.bisect_left(bounds, keyfunc(k))
+                return p if ascending else numPartitions - 1 - p
 
         return self.partitionBy(numPartitions, range_partition).mapPartitionsWithIndex(sort_partition, True)
 
@@ -1617,10 +1628,6 @@ def _empty_marker():
 
 
 _EMPTY = _EmptyMarker()
-
-
-def _identity(x):
-    return x
 
 
 def _identity_partition(k):
