@@ -289,7 +289,15 @@ class _StageRun:
 
     def queue(self, split):
         self.pending.add(split)
-        wid = self.sched.preferred_worker(self.rdd, split) if self.has_cache else None
+        wid = None
+        if self.has_cache:
+            wid = self.sched.preferred_worker(self.rdd, split)
+            if wid is None and self.backend.workers:
+                # not cached anywhere yet: spread the partitions evenly, so that
+                # the blocks (and every later job on them) are balanced across
+                # workers, whichever worker happened to start first
+                workers = sorted(self.backend.workers)
+                wid = workers[split % len(workers)]
         if wid is None:
             self.free.append(split)
         else:
