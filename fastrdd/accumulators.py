@@ -45,9 +45,23 @@ class AccumulatorParam:
     """
 
     def zero(self, value):
+        """The "zero value" for the type, compatible in dimensions with ``value``.
+
+        >>> AccumulatorParam().zero(1)
+        Traceback (most recent call last):
+            ...
+        NotImplementedError
+        """
         raise NotImplementedError
 
     def addInPlace(self, value1, value2):
+        """Add two values of the accumulator's type, updating and returning ``value1``.
+
+        >>> AccumulatorParam().addInPlace(1, 2)
+        Traceback (most recent call last):
+            ...
+        NotImplementedError
+        """
         raise NotImplementedError
 
 
@@ -58,9 +72,22 @@ class AddingAccumulatorParam(AccumulatorParam):
         self.zero_value = zero_value
 
     def zero(self, value):
+        """The zero value given at construction, whatever ``value`` is.
+
+        >>> AddingAccumulatorParam(0.0).zero(5.0)
+        0.0
+        """
         return self.zero_value
 
     def addInPlace(self, value1, value2):
+        """Add ``value2`` to ``value1`` with ``+=`` and return the result.
+
+        >>> param = AddingAccumulatorParam(0)
+        >>> param.addInPlace(1, 2)
+        3
+        >>> param.addInPlace([1], [2])
+        [1, 2]
+        """
         value1 += value2
         return value1
 
@@ -93,7 +120,15 @@ class Accumulator:
 
     @property
     def value(self):
-        """The value, on the driver only."""
+        """The value, on the driver only.
+
+        >>> a = sc.accumulator(10)
+        >>> a.value
+        10
+        >>> a.value = 20
+        >>> a.value
+        20
+        """
         if self._deserialized:
             raise RuntimeError("Accumulator.value cannot be accessed inside tasks: tasks may only "
                                "add to it (accumulator.add(x) or +=); read it on the driver after "
@@ -107,7 +142,16 @@ class Accumulator:
         self._value = value
 
     def add(self, term):
-        """Add ``term`` with the accumulator's AccumulatorParam."""
+        """Add ``term`` with the accumulator's AccumulatorParam.
+
+        >>> a = sc.accumulator(0)
+        >>> a.add(3)
+        >>> a.value
+        3
+        >>> sc.parallelize(range(5)).foreach(lambda x: a.add(x))
+        >>> a.value
+        13
+        """
         self._value = self.accum_param.addInPlace(self._value, term)
         self._touched = True
 

@@ -24,11 +24,23 @@ class RDDBarrier:
         self.rdd = rdd
 
     def mapPartitions(self, f, preservesPartitioning=False):
-        """Like RDD.mapPartitions, with all tasks run together."""
+        """Like RDD.mapPartitions, with all tasks run together.
+
+        >>> def f(iterator):
+        ...     yield sum(iterator)
+        >>> sc.parallelize([1, 2, 3, 4], 2).barrier().mapPartitions(f).collect()
+        [3, 7]
+        """
         return self.mapPartitionsWithIndex(lambda _, iterator: f(iterator), preservesPartitioning)
 
     def mapPartitionsWithIndex(self, f, preservesPartitioning=False):
-        """Like RDD.mapPartitionsWithIndex, with all tasks run together."""
+        """Like RDD.mapPartitionsWithIndex, with all tasks run together.
+
+        >>> def f(index, iterator):
+        ...     yield index, sum(iterator)
+        >>> sc.parallelize([1, 2, 3, 4], 2).barrier().mapPartitionsWithIndex(f).collect()
+        [(0, 3), (1, 7)]
+        """
         rdd = self.rdd.mapPartitionsWithIndex(f, preservesPartitioning)
         rdd.is_barrier = True
         return rdd

@@ -54,7 +54,15 @@ class Broadcast:
 
     @property
     def value(self):
-        """The broadcast value (loaded once per worker process)."""
+        """The broadcast value (loaded once per worker process).
+
+        >>> b = sc.broadcast({"a": 1, "b": 2})
+        >>> b.value["b"]
+        2
+        >>> sorted(sc.parallelize(["a", "b", "a"]).map(lambda k: b.value[k]).collect())
+        [1, 1, 2]
+        >>> b.destroy()
+        """
         if self._driver:
             if self._destroyed:
                 raise RuntimeError(f"Broadcast {self._bid} was destroyed and can no longer be used")
@@ -72,19 +80,58 @@ class Broadcast:
             return value
 
     def dump(self, value, f):
+        """Write ``value``, pickled with cloudpickle, to the binary file ``f``.
+
+        >>> import io
+        >>> b = sc.broadcast(0)
+        >>> buf = io.BytesIO()
+        >>> b.dump([1, 2, 3], buf)
+        >>> _ = buf.seek(0)
+        >>> b.load(buf)
+        [1, 2, 3]
+        >>> b.destroy()
+        """
         import cloudpickle
 
         cloudpickle.dump(value, f, protocol=5)
 
     def load(self, file):
+        """Read a pickled value back from the binary file ``file``.
+
+        >>> import io, pickle
+        >>> b = sc.broadcast(0)
+        >>> b.load(io.BytesIO(pickle.dumps({"k": "v"})))
+        {'k': 'v'}
+        >>> b.destroy()
+        """
         return pickle.load(file)
 
     def load_from_path(self, path):
+        """Read a pickled value back from the file at ``path``.
+
+        >>> import os, tempfile
+        >>> b = sc.broadcast(0)
+        >>> path = os.path.join(tempfile.mkdtemp(), "value.pkl")
+        >>> with open(path, "wb") as f:
+        ...     b.dump(list(range(5)), f)
+        >>> b.load_from_path(path)
+        [0, 1, 2, 3, 4]
+        >>> b.destroy()
+        """
         with open(path, "rb") as f:
             return self.load(f)
 
     def unpersist(self, blocking=False):
-        """Drop the workers' cached copies; the value is reloaded if used again."""
+        """Drop the workers' cached copies; the value is reloaded if used again.
+
+        >>> b = sc.broadcast([1, 2, 3])
+        >>> sc.parallelize([0, 1], 2).map(lambda i: b.value[i]).collect()
+        [1, 2]
+        >>> b.unpersist()
+        >>> sc.parallelize([0, 1], 2).map(lambda i: b.value[i]).collect()
+        [1, 2]
+        >>> b.destroy()
+        """
         from .context import SparkContext
 
         sc = SparkContext._active_spark_context
@@ -92,7 +139,15 @@ class Broadcast:
             sc._send_all(("unbroadcast", self._bid))
 
     def destroy(self, blocking=False):
-        """Free the value everywhere; using it afterwards fails."""
+        """Free the value everywhere; using it afterwards fails.
+
+        >>> b = sc.broadcast([1, 2, 3])
+        >>> b.destroy()
+        >>> b.value  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+            ...
+        RuntimeError: Broadcast ... was destroyed and can no longer be used
+        """
         self.unpersist(blocking)
         self._destroyed = True
         self._value = None

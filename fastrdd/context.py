@@ -216,14 +216,23 @@ class SparkContext:
     # -- lifecycle ------------------------------------------------------------
     @classmethod
     def getOrCreate(cls, conf=None):
-        """The active SparkContext, or a new one from ``conf``."""
+        """The active SparkContext, or a new one from ``conf``.
+
+        >>> from fastrdd import SparkContext
+        >>> app_id = sc.applicationId  # the active context
+        >>> SparkContext.getOrCreate().applicationId == app_id
+        True
+        """
         with cls._lock:
             if cls._active_spark_context is None:
                 cls(conf=conf or SparkConf())
             return cls._active_spark_context
 
     def stop(self):
-        """Stop the workers and delete every file this context made."""
+        """Stop the workers and delete every file this context made.
+
+        >>> sc.stop()  # doctest: +SKIP
+        """
         with SparkContext._lock:
             if getattr(self, "_stopped", True):
                 return
@@ -262,32 +271,77 @@ class SparkContext:
     # -- properties -----------------------------------------------------------
     @property
     def defaultParallelism(self):
-        """Default number of partitions: spark.default.parallelism or the number of workers."""
+        """Default number of partitions: spark.default.parallelism or the number of workers.
+
+        >>> sc.defaultParallelism
+        2
+        >>> sc.parallelize(range(10)).getNumPartitions()
+        2
+        """
         return int(self._conf.get("spark.default.parallelism", self._workers))
 
     @property
     def defaultMinPartitions(self):
+        """Default minimum number of partitions for file RDDs (at most 2).
+
+        >>> sc.defaultMinPartitions
+        2
+        """
         return min(self.defaultParallelism, 2)
 
     @property
     def version(self):
+        """The version of fastrdd running this application.
+
+        >>> import fastrdd
+        >>> sc.version == fastrdd.__version__
+        True
+        """
         from . import __version__
 
         return __version__
 
     @property
     def applicationId(self):
+        """A unique identifier of the application (``local-<start time>`` here).
+
+        >>> sc.applicationId  # doctest: +ELLIPSIS
+        'local-...'
+        """
         return self._app_id
 
     @property
     def uiWebUrl(self):
+        """The URL of the web UI: None, as fastrdd has no web UI.
+
+        >>> sc.uiWebUrl is None
+        True
+        """
         return None
 
     def getConf(self):
+        """A copy of this context's SparkConf.
+
+        >>> conf = sc.getConf()
+        >>> conf.get("spark.master")
+        'local[2]'
+        >>> conf.set("spark.master", "local[8]") is not None  # a copy: sc is unchanged
+        True
+        >>> sc.getConf().get("spark.master")
+        'local[2]'
+        """
         return self._conf.copy()
 
     def setLogLevel(self, logLevel):
-        """Set fastrdd's log level (ALL, DEBUG, ERROR, FATAL, INFO, OFF, TRACE, WARN)."""
+        """Set fastrdd's log level (ALL, DEBUG, ERROR, FATAL, INFO, OFF, TRACE, WARN).
+
+        >>> import logging
+        >>> previous = logging.getLogger("fastrdd").level
+        >>> sc.setLogLevel("WARN")
+        >>> logging.getLogger("fastrdd").level == logging.WARNING
+        True
+        >>> logging.getLogger("fastrdd").setLevel(previous)
+        """
         import logging
 
         levels = {"ALL": logging.NOTSET, "TRACE": logging.DEBUG, "DEBUG": logging.DEBUG,
@@ -300,6 +354,15 @@ class SparkContext:
         logging.getLogger("fastrdd").setLevel(level)
 
     def setLocalProperty(self, key, value):
+        """Set a local property of this thread, seen by the jobs it starts (None removes it).
+
+        >>> sc.setLocalProperty("doctest.key", "value")
+        >>> sc.getLocalProperty("doctest.key")
+        'value'
+        >>> sc.setLocalProperty("doctest.key", None)
+        >>> sc.getLocalProperty("doctest.key") is None
+        True
+        """
         props = getattr(self._local_properties, "props", None)
         if props is None:
             props = self._local_properties.props = {}
@@ -309,6 +372,15 @@ class SparkContext:
             props[key] = str(value)
 
     def getLocalProperty(self, key):
+        """A local property of this thread, or None if it is not set.
+
+        >>> sc.getLocalProperty("doctest.unset") is None
+        True
+        >>> sc.setLocalProperty("doctest.key", 42)
+        >>> sc.getLocalProperty("doctest.key")
+        '42'
+        >>> sc.setLocalProperty("doctest.key", None)
+        """
         return getattr(self._local_properties, "props", {}).get(key)
 
     # -- job groups, tags, cancellation, monitoring -----------------------------
@@ -336,20 +408,47 @@ class SparkContext:
         self.setLocalProperty("spark.job.interruptOnCancel", str(bool(interruptOnCancel)).lower())
 
     def setJobDescription(self, value):
-        """A description for the jobs started by this thread."""
+        """A description for the jobs started by this thread.
+
+        >>> sc.setJobDescription("counting things")
+        >>> sc.getLocalProperty("spark.job.description")
+        'counting things'
+        >>> sc.setJobDescription(None)
+        """
         self.setLocalProperty("spark.job.description", value)
 
     def setInterruptOnCancel(self, interruptOnCancel):
-        """Whether cancelling this thread's jobs stops their running tasks (fastrdd always does)."""
+        """Whether cancelling this thread's jobs stops their running tasks (fastrdd always does).
+
+        >>> sc.setInterruptOnCancel(True)
+        >>> sc.getLocalProperty("spark.job.interruptOnCancel")
+        'true'
+        >>> sc.setLocalProperty("spark.job.interruptOnCancel", None)
+        """
         self.setLocalProperty("spark.job.interruptOnCancel", str(bool(interruptOnCancel)).lower())
 
     def cancelJobGroup(self, groupId):
-        """Cancel the running and queued jobs of a group; other jobs go on."""
+        """Cancel the running and queued jobs of a group; other jobs go on.
+
+        See setJobGroup for cancelling a running job.  Cancelling a group with
+        no running job does nothing:
+
+        >>> sc.cancelJobGroup("doctest_idle_group")
+        >>> sc.parallelize(range(3)).count()
+        3
+        """
         self._scheduler.registry.cancel(f"part of cancelled job group {groupId}",
                                         lambda job: job.group == groupId)
 
     def cancelAllJobs(self):
-        """Cancel every running and queued job."""
+        """Cancel every running and queued job.
+
+        Jobs started afterwards run as usual:
+
+        >>> sc.cancelAllJobs()
+        >>> sc.parallelize(range(3)).sum()
+        3
+        """
         self._scheduler.registry.cancel("all jobs were cancelled", lambda job: True)
 
     def addJobTag(self, tag):
@@ -366,51 +465,125 @@ class SparkContext:
         self._set_tags(self.getJobTags() | {tag})
 
     def removeJobTag(self, tag):
+        """Remove a tag from the jobs started by this thread from now on.
+
+        >>> sc.addJobTag("doctest_a"); sc.addJobTag("doctest_b")
+        >>> sc.removeJobTag("doctest_a")
+        >>> sorted(sc.getJobTags())
+        ['doctest_b']
+        >>> sc.removeJobTag("doctest_b")
+        """
         self._set_tags(self.getJobTags() - {tag})
 
     def getJobTags(self):
+        """The set of tags of the jobs started by this thread.
+
+        >>> sc.addJobTag("doctest_tag")
+        >>> sc.getJobTags()
+        {'doctest_tag'}
+        >>> sc.clearJobTags()
+        """
         return set(filter(None, (self.getLocalProperty("spark.job.tags") or "").split(",")))
 
     def clearJobTags(self):
+        """Remove all the tags of the jobs started by this thread.
+
+        >>> sc.addJobTag("doctest_a"); sc.addJobTag("doctest_b")
+        >>> sc.clearJobTags()
+        >>> sc.getJobTags()
+        set()
+        """
         self._set_tags(set())
 
     def _set_tags(self, tags):
         self.setLocalProperty("spark.job.tags", ",".join(sorted(tags)) or None)
 
     def cancelJobsWithTag(self, tag):
-        """Cancel the running and queued jobs that carry ``tag``."""
+        """Cancel the running and queued jobs that carry ``tag``.
+
+        >>> import threading, time
+        >>> def slow(x):
+        ...     time.sleep(5)
+        ...     return x
+        >>> def run():
+        ...     sc.addJobTag("doctest_tag_to_cancel")
+        ...     try:
+        ...         sc.parallelize(range(2), 2).map(slow).count()
+        ...     except Exception as e:
+        ...         result.append(type(e).__name__)
+        >>> tracker = sc.statusTracker()
+        >>> before = set(tracker.getActiveJobsIds())
+        >>> result = []
+        >>> t = threading.Thread(target=run); t.start()
+        >>> while not set(tracker.getActiveJobsIds()) - before:  # wait for the job to start
+        ...     time.sleep(0.01)
+        >>> sc.cancelJobsWithTag("doctest_tag_to_cancel"); t.join()
+        >>> result
+        ['JobCancelledError']
+        """
         self._scheduler.registry.cancel(f"tagged {tag!r}, and that tag was cancelled",
                                         lambda job: tag in job.tags)
 
     def statusTracker(self):
-        """A StatusTracker over this context's jobs and stages."""
+        """A StatusTracker over this context's jobs and stages.
+
+        >>> tracker = sc.statusTracker()
+        >>> len(tracker.getExecutorInfos())
+        2
+        """
         from .status import StatusTracker
 
         return StatusTracker(self._scheduler.registry)
 
     def show_profiles(self):
-        """Print the Python profiles collected so far (needs spark.python.profile=true)."""
+        """Print the Python profiles collected so far (needs spark.python.profile=true).
+
+        Profiling is off on this context:
+
+        >>> sc.show_profiles()
+        Traceback (most recent call last):
+            ...
+        RuntimeError: 'spark.python.profile' configuration must be set to 'true' to enable Python profile.
+        """
         if self.profiler_collector is None:
             raise RuntimeError("'spark.python.profile' configuration must be set to 'true' to "
                                "enable Python profile.")
         self.profiler_collector.show_profiles()
 
     def dump_profiles(self, path):
-        """Write the collected profiles as ``path/rdd_<id>.pstats``."""
+        """Write the collected profiles as ``path/rdd_<id>.pstats``.
+
+        Profiling is off on this context:
+
+        >>> import tempfile
+        >>> sc.dump_profiles(tempfile.mkdtemp())
+        Traceback (most recent call last):
+            ...
+        RuntimeError: 'spark.python.profile' configuration must be set to 'true' to enable Python profile.
+        """
         if self.profiler_collector is None:
             raise RuntimeError("'spark.python.profile' configuration must be set to 'true' to "
                                "enable Python profile.")
         self.profiler_collector.dump_profiles(path)
 
     def sparkUser(self):
-        """The user running this application."""
+        """The user running this application.
+
+        >>> import getpass, os
+        >>> sc.sparkUser() == (os.environ.get("SPARK_USER") or getpass.getuser())
+        True
+        """
         import getpass
 
         return os.environ.get("SPARK_USER") or getpass.getuser()
 
     @property
     def resources(self):
-        """Driver resources (GPUs...): none are managed by fastrdd."""
+        """Driver resources (GPUs...): none are managed by fastrdd.
+
+        >>> sc.resources
+        {}
+        """
         return {}
 
     def __repr__(self):
@@ -426,7 +599,20 @@ class SparkContext:
         return os.path.join(self._app_dir, "files")
 
     def addFile(self, path, recursive=False):
-        """Ship a file (or, with ``recursive``, a directory) to every task: see SparkFiles.get."""
+        """Ship a file (or, with ``recursive``, a directory) to every task: see SparkFiles.get.
+
+        >>> import os, tempfile
+        >>> from fastrdd import SparkFiles
+        >>> path = os.path.join(tempfile.mkdtemp(), "doctest_add_file.txt")
+        >>> with open(path, "w") as f:
+        ...     _ = f.write("100")
+        >>> sc.addFile(path)
+        >>> def add_file_value(x):
+        ...     with open(SparkFiles.get("doctest_add_file.txt")) as f:
+        ...         return x + int(f.read())
+        >>> sc.parallelize([1, 2, 3]).map(add_file_value).collect()
+        [101, 102, 103]
+        """
         from .files import add_file
 
         name = add_file(self._files_dir(), path, recursive)
@@ -459,7 +645,20 @@ class SparkContext:
         importlib.invalidate_caches()
 
     def addArchive(self, path):
-        """Ship an archive, unpacked under SparkFiles.get(<archive name>)."""
+        """Ship an archive, unpacked under SparkFiles.get(<archive name>).
+
+        >>> import os, tempfile, zipfile
+        >>> from fastrdd import SparkFiles
+        >>> path = os.path.join(tempfile.mkdtemp(), "doctest_archive.zip")
+        >>> with zipfile.ZipFile(path, "w") as z:
+        ...     z.writestr("data.txt", "100")
+        >>> sc.addArchive(path)
+        >>> def add_archive_value(x):
+        ...     with open(os.path.join(SparkFiles.get("doctest_archive.zip"), "data.txt")) as f:
+        ...         return x + int(f.read())
+        >>> sc.parallelize([1, 2, 3]).map(add_archive_value).collect()
+        [101, 102, 103]
+        """
         from .files import add_archive
 
         if os.path.basename(path) in self._added_archives:
@@ -469,17 +668,42 @@ class SparkContext:
 
     @property
     def listFiles(self):
-        """URIs of the files added with addFile/addPyFile."""
+        """URIs of the files added with addFile/addPyFile.
+
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "doctest_list_files.txt")
+        >>> with open(path, "w") as f:
+        ...     _ = f.write("content")
+        >>> sc.addFile(path)
+        >>> "file:" + path in sc.listFiles
+        True
+        """
         return list(self._added_files.values())
 
     @property
     def listArchives(self):
-        """URIs of the archives added with addArchive."""
+        """URIs of the archives added with addArchive.
+
+        >>> import os, tempfile, zipfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "doctest_list_archives.zip")
+        >>> with zipfile.ZipFile(path, "w") as z:
+        ...     z.writestr("data.txt", "content")
+        >>> sc.addArchive(path)
+        >>> "file:" + path in sc.listArchives
+        True
+        """
         return list(self._added_archives.values())
 
     # -- checkpoints ------------------------------------------------------------------
     def setCheckpointDir(self, dirName):
-        """Where RDD.checkpoint() writes (a unique subdirectory is made inside)."""
+        """Where RDD.checkpoint() writes (a unique subdirectory is made inside).
+
+        >>> import os, tempfile
+        >>> d = tempfile.mkdtemp()
+        >>> sc.setCheckpointDir(d)
+        >>> os.path.dirname(sc.getCheckpointDir()) == d
+        True
+        """
         path = os.path.join(os.path.abspath(os.path.expanduser(dirName)), str(uuid.uuid4()))
         os.makedirs(path, exist_ok=True)
         self._checkpoint_dir = path

@@ -36,12 +36,36 @@ class SparkFiles:
 
     @classmethod
     def get(cls, filename):
-        """The absolute path of an added file, in the driver or in a task."""
+        """The absolute path of an added file, in the driver or in a task.
+
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "data.txt")
+        >>> with open(path, "w") as f:
+        ...     _ = f.write("42")
+        >>> sc.addFile(path)
+        >>> with open(SparkFiles.get("data.txt")) as f:
+        ...     f.read()
+        '42'
+        >>> def read(_):
+        ...     with open(SparkFiles.get("data.txt")) as f:
+        ...         return int(f.read())
+        >>> sc.parallelize([1], 1).map(read).collect()
+        [42]
+        """
         return os.path.join(cls.getRootDirectory(), filename)
 
     @classmethod
     def getRootDirectory(cls):
-        """The directory holding added files."""
+        """The directory holding added files.
+
+        >>> import os
+        >>> sc.listFiles is not None  # with an active SparkContext
+        True
+        >>> os.path.isdir(SparkFiles.getRootDirectory())
+        True
+        >>> os.path.dirname(SparkFiles.get("data.txt")) == SparkFiles.getRootDirectory()
+        True
+        """
         root = cls._root_directory or os.environ.get(FILES_ENV)
         if root is None:
             raise RuntimeError("No SparkContext is active: SparkFiles has no root directory")

@@ -28,18 +28,61 @@ class Profiler:
         self._accumulated = None
 
     def profile(self, func, *args, **kwargs):
+        """Run ``func(*args, **kwargs)`` under the profiler and return its result.
+
+        Subclasses implement it; the base class does not:
+
+        >>> Profiler(None).profile(sum, [1, 2])
+        Traceback (most recent call last):
+            ...
+        NotImplementedError
+        """
         raise NotImplementedError
 
     def stats(self):
+        """The statistics accumulated so far (a ``pstats.Stats``), or None.
+
+        >>> p = BasicProfiler(None)
+        >>> p.stats() is None
+        True
+        >>> p.profile(sum, [1, 2])
+        3
+        >>> p.stats().total_calls > 0
+        True
+        """
         return self._accumulated
 
     def add(self, stats):
+        """Add ``stats`` (a ``pstats.Stats``) to the accumulated statistics.
+
+        >>> import cProfile, pstats
+        >>> prof = cProfile.Profile()
+        >>> prof.runcall(sorted, [3, 1, 2])
+        [1, 2, 3]
+        >>> p = Profiler(None)
+        >>> p.add(pstats.Stats(prof))
+        >>> p.add(pstats.Stats(prof))
+        >>> p.stats().total_calls == 2 * pstats.Stats(prof).total_calls
+        True
+        """
         if self._accumulated is None:
             self._accumulated = stats
         else:
             self._accumulated.add(stats)
 
     def show(self, id):
+        """Print the accumulated statistics of RDD ``id`` (nothing if there are none).
+
+        >>> p = BasicProfiler(None)
+        >>> p.show(1)
+        >>> p.profile(sum, [1, 2])
+        3
+        >>> p.show(1)  # doctest: +ELLIPSIS
+        ============================================================
+        Profile of RDD<id=1>
+        ============================================================
+        ...function calls...
+        """
         stats = self.stats()
         if stats:
             print("=" * 60)
@@ -48,6 +91,17 @@ class Profiler:
             stats.sort_stats("time", "cumulative").print_stats()
 
     def dump(self, id, path):
+        """Write the accumulated statistics of RDD ``id`` as ``path/rdd_<id>.pstats``.
+
+        >>> import os, tempfile
+        >>> p = BasicProfiler(None)
+        >>> p.profile(sum, [1, 2])
+        3
+        >>> path = tempfile.mkdtemp()
+        >>> p.dump(7, path)
+        >>> os.listdir(path)
+        ['rdd_7.pstats']
+        """
         os.makedirs(path, exist_ok=True)
         stats = self.stats()
         if stats:
@@ -58,6 +112,16 @@ class BasicProfiler(Profiler):
     """cProfile-based profiler (the default ``profiler_cls``)."""
 
     def profile(self, func, *args, **kwargs):
+        """Run ``func(*args, **kwargs)`` under cProfile, add its stats and return its result.
+
+        >>> p = BasicProfiler(None)
+        >>> p.profile(sum, [1, 2])
+        3
+        >>> p.profile(max, [1, 2])
+        2
+        >>> p.stats().total_calls > 0
+        True
+        """
         profiler = cProfile.Profile()
         result = profiler.runcall(func, *args, **kwargs)
         self.add(pstats.Stats(profiler))

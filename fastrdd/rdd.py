@@ -148,11 +148,24 @@ class RDD:
     # -- identity and introspection --------------------------------------------
     @property
     def context(self):
-        """The SparkContext this RDD was created on."""
+        """The SparkContext this RDD was created on.
+
+        >>> rdd = sc.range(5)
+        >>> rdd.context.applicationId == sc.applicationId
+        True
+        >>> rdd.context.parallelize([1, 2]).collect()
+        [1, 2]
+        """
         return self.ctx
 
     def id(self):
-        """A unique id for this RDD within its SparkContext."""
+        """A unique id for this RDD within its SparkContext.
+
+        >>> rdd1 = sc.range(5)
+        >>> rdd2 = rdd1.map(lambda x: x + 1)
+        >>> isinstance(rdd1.id(), int), rdd1.id() != rdd2.id()
+        (True, True)
+        """
         return self._id
 
     def name(self):
@@ -164,7 +177,14 @@ class RDD:
         return self._name
 
     def setName(self, name):
-        """Set this RDD's name (shown by toDebugString); returns self."""
+        """Set this RDD's name (shown by toDebugString); returns self.
+
+        >>> rdd = sc.parallelize(["a", "b"])
+        >>> rdd.setName("letters") is rdd
+        True
+        >>> rdd.name()
+        'letters'
+        """
         self._name = name
         return self
 
@@ -287,15 +307,48 @@ class RDD:
         self.ctx._pending_checkpoints.add(self._id)
 
     def isCheckpointed(self):
-        """Whether this RDD was written to a (reliable) checkpoint."""
+        """Whether this RDD was written to a (reliable) checkpoint.
+
+        >>> import tempfile
+        >>> sc.setCheckpointDir(tempfile.mkdtemp())
+        >>> rdd = sc.parallelize(range(3)).map(lambda x: x * 10)
+        >>> rdd.isCheckpointed()
+        False
+        >>> rdd.checkpoint()
+        >>> rdd.count()
+        3
+        >>> rdd.isCheckpointed()
+        True
+        """
         return getattr(self, "_checkpoint_written", False) and not self.isLocallyCheckpointed()
 
     def isLocallyCheckpointed(self):
-        """Whether this RDD was marked for, or written to, a local checkpoint."""
+        """Whether this RDD was marked for, or written to, a local checkpoint.
+
+        >>> rdd = sc.parallelize(range(3))
+        >>> rdd.isLocallyCheckpointed()
+        False
+        >>> rdd.localCheckpoint()
+        >>> rdd.isLocallyCheckpointed()
+        True
+        """
         return getattr(self, "_checkpoint_local", False)
 
     def getCheckpointFile(self):
-        """The directory this RDD was checkpointed to, or None."""
+        """The directory this RDD was checkpointed to, or None.
+
+        >>> import os, tempfile
+        >>> d = tempfile.mkdtemp()
+        >>> sc.setCheckpointDir(d)
+        >>> rdd = sc.parallelize(range(3)).map(lambda x: x + 1)
+        >>> rdd.getCheckpointFile() is None
+        True
+        >>> rdd.checkpoint()
+        >>> rdd.collect()
+        [1, 2, 3]
+        >>> rdd.getCheckpointFile().startswith(d)
+        True
+        """
         return getattr(self, "_checkpoint_path", None) if self.isCheckpointed() else None
 
     def cleanShuffleDependencies(self, blocking=False):
@@ -330,7 +383,13 @@ class RDD:
         return RDDBarrier(self)
 
     def toDF(self, schema=None, sampleRatio=None):
-        """Spark SQL is not part of fastrdd (an RDD engine with no JVM)."""
+        """Spark SQL is not part of fastrdd (an RDD engine with no JVM).
+
+        >>> sc.parallelize([(1, "a")]).toDF()  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+            ...
+        NotImplementedError: toDF() needs Spark SQL, which fastrdd does not provide: ...
+        """
         raise NotImplementedError(
             "toDF() needs Spark SQL, which fastrdd does not provide: collect the rows and build a "
             "pandas DataFrame (pandas.DataFrame(rdd.collect())), or use PySpark for SQL.")
@@ -339,7 +398,19 @@ class RDD:
         self.__reduce__()
 
     def collectWithJobGroup(self, groupId, description, interruptOnCancel=False):
-        """Deprecated: collect() under a job group (use setJobGroup instead)."""
+        """Deprecated: collect() under a job group (use setJobGroup instead).
+
+        >>> import warnings
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore", FutureWarning)
+        ...     sc.parallelize([1, 2, 3]).collectWithJobGroup("doctest_group", "a description")
+        [1, 2, 3]
+        >>> sc.getLocalProperty("spark.jobGroup.id")
+        'doctest_group'
+        >>> for key in ("spark.jobGroup.id", "spark.job.description",
+        ...             "spark.job.interruptOnCancel"):
+        ...     sc.setLocalProperty(key, None)
+        """
         import warnings
 
         warnings.warn("Deprecated in 3.1, Use pyspark.InheritableThread with the pinned thread "
@@ -348,13 +419,29 @@ class RDD:
         return self.collect()
 
     def has_resource_profile(self):
+        """Whether a stage-level resource profile is attached: never in fastrdd.
+
+        >>> sc.parallelize([1]).has_resource_profile()
+        False
+        """
         return False
 
     def getResourceProfile(self):
-        """Stage-level resource profiles are not supported: every task gets one core."""
+        """Stage-level resource profiles are not supported: every task gets one core.
+
+        >>> sc.parallelize([1]).getResourceProfile() is None
+        True
+        """
         return None
 
     def withResources(self, profile):
+        """Attach a stage-level resource profile: not supported by fastrdd.
+
+        >>> sc.parallelize([1]).withResources(None)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+            ...
+        NotImplementedError: Stage-level resource profiles need a Spark cluster manager; ...
+        """
         raise NotImplementedError("Stage-level resource profiles need a Spark cluster manager; "
                                   "fastrdd runs each task on one worker process")
 

@@ -105,11 +105,25 @@ class PickleSerializer(Serializer):
     """pickle, protocol 5."""
 
     def dumps(self, obj):
+        """Serialize ``obj`` to bytes with pickle.
+
+        >>> data = PickleSerializer().dumps({"a": [1, 2]})
+        >>> isinstance(data, bytes)
+        True
+        >>> CPickleSerializer().loads(data)
+        {'a': [1, 2]}
+        """
         import pickle
 
         return pickle.dumps(obj, protocol=5)
 
     def loads(self, data):
+        """Deserialize an object from bytes written by ``dumps``.
+
+        >>> ser = PickleSerializer()
+        >>> ser.loads(ser.dumps((1, "two", 3.0)))
+        (1, 'two', 3.0)
+        """
         import pickle
 
         return pickle.loads(data)
@@ -122,6 +136,13 @@ class CloudPickleSerializer(PickleSerializer):
     """cloudpickle: also functions and classes defined in __main__."""
 
     def dumps(self, obj):
+        """Serialize ``obj`` with cloudpickle, so lambdas and local functions work too.
+
+        >>> ser = CloudPickleSerializer()
+        >>> f = ser.loads(ser.dumps(lambda x: x * 2))
+        >>> f(21)
+        42
+        """
         import cloudpickle
 
         return cloudpickle.dumps(obj, protocol=5)
@@ -131,11 +152,22 @@ class MarshalSerializer(Serializer):
     """marshal: fast, for builtin types only."""
 
     def dumps(self, obj):
+        """Serialize a builtin-typed ``obj`` to bytes with marshal.
+
+        >>> isinstance(MarshalSerializer().dumps([1, 2.0, "x"]), bytes)
+        True
+        """
         import marshal
 
         return marshal.dumps(obj)
 
     def loads(self, data):
+        """Deserialize an object from bytes written by ``dumps``.
+
+        >>> ser = MarshalSerializer()
+        >>> ser.loads(ser.dumps({"k": [1, 2.5, None]}))
+        {'k': [1, 2.5, None]}
+        """
         import marshal
 
         return marshal.loads(data)

@@ -98,7 +98,14 @@ class StatCounter:
 
     @staticmethod
     def maximum(a, b):
-        """Elementwise maximum (numpy arrays) or max (numbers), as PySpark's helper."""
+        """Elementwise maximum (numpy arrays) or max (numbers), as PySpark's helper.
+
+        >>> StatCounter.maximum(1, 3.5)
+        3.5
+        >>> import numpy
+        >>> StatCounter.maximum(numpy.array([1, 5]), numpy.array([4, 2])).tolist()
+        [4, 5]
+        """
         if hasattr(a, "shape") or hasattr(b, "shape"):
             import numpy
 
@@ -107,7 +114,14 @@ class StatCounter:
 
     @staticmethod
     def minimum(a, b):
-        """Elementwise minimum (numpy arrays) or min (numbers)."""
+        """Elementwise minimum (numpy arrays) or min (numbers).
+
+        >>> StatCounter.minimum(1, 3.5)
+        1
+        >>> import numpy
+        >>> StatCounter.minimum(numpy.array([1, 5]), numpy.array([4, 2])).tolist()
+        [1, 2]
+        """
         if hasattr(a, "shape") or hasattr(b, "shape"):
             import numpy
 
@@ -116,7 +130,14 @@ class StatCounter:
 
     @staticmethod
     def sqrt(x):
-        """Square root, elementwise for numpy arrays."""
+        """Square root, elementwise for numpy arrays.
+
+        >>> StatCounter.sqrt(16)
+        4.0
+        >>> import numpy
+        >>> StatCounter.sqrt(numpy.array([4.0, 9.0])).tolist()
+        [2.0, 3.0]
+        """
         if hasattr(x, "shape"):
             import numpy
 

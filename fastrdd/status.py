@@ -102,7 +102,8 @@ class StatusTracker:
     >>> sc.setJobGroup("tracked", "a group to look up")
     >>> sc.parallelize(range(4), 2).count()
     4
-    >>> sc.setLocalProperty("spark.jobGroup.id", None)
+    >>> for key in ("spark.jobGroup.id", "spark.job.description", "spark.job.interruptOnCancel"):
+    ...     sc.setLocalProperty(key, None)
     >>> job = tracker.getJobIdsForGroup("tracked")[-1]
     >>> tracker.getJobInfo(job).status
     'SUCCEEDED'
@@ -115,24 +116,86 @@ class StatusTracker:
         self._registry = registry
 
     def getJobIdsForGroup(self, jobGroup=None):
+        """The ids of the known jobs of a job group (jobs without a group for None).
+
+        >>> tracker = sc.statusTracker()
+        >>> sc.setLocalProperty("spark.jobGroup.id", "doctest_ids_for_group")
+        >>> sc.parallelize(range(4), 2).count()
+        4
+        >>> sc.setLocalProperty("spark.jobGroup.id", None)
+        >>> len(tracker.getJobIdsForGroup("doctest_ids_for_group"))
+        1
+        >>> tracker.getJobIdsForGroup("no_such_group")
+        []
+        """
         with self._registry.lock:
             return [j.job_id for j in self._registry.jobs.values() if j.group == jobGroup]
 
     def getActiveStageIds(self):
+        """The ids of the stages still running, sorted.
+
+        >>> tracker = sc.statusTracker()
+        >>> sc.setLocalProperty("spark.jobGroup.id", "doctest_active_stages")
+        >>> sc.parallelize(range(4), 2).count()
+        4
+        >>> sc.setLocalProperty("spark.jobGroup.id", None)
+        >>> job = tracker.getJobIdsForGroup("doctest_active_stages")[-1]
+        >>> stage = tracker.getJobInfo(job).stageIds[0]
+        >>> stage in tracker.getActiveStageIds()
+        False
+        """
         with self._registry.lock:
             return sorted(s.stage_id for s in self._registry.stages.values() if not s.done)
 
     def getActiveJobsIds(self):
+        """The ids of the jobs running (or queued), sorted.
+
+        >>> tracker = sc.statusTracker()
+        >>> sc.setLocalProperty("spark.jobGroup.id", "doctest_active_jobs")
+        >>> sc.parallelize(range(4), 2).count()
+        4
+        >>> sc.setLocalProperty("spark.jobGroup.id", None)
+        >>> job = tracker.getJobIdsForGroup("doctest_active_jobs")[-1]
+        >>> job in tracker.getActiveJobsIds()
+        False
+        """
         with self._registry.lock:
             return sorted(j.job_id for j in self._registry.jobs.values() if j.status == "RUNNING")
 
     def getJobInfo(self, jobId):
+        """A SparkJobInfo (jobId, stageIds, status) for a job, or None if unknown.
+
+        >>> tracker = sc.statusTracker()
+        >>> sc.setLocalProperty("spark.jobGroup.id", "doctest_job_info")
+        >>> sc.parallelize(range(4), 2).count()
+        4
+        >>> sc.setLocalProperty("spark.jobGroup.id", None)
+        >>> job = tracker.getJobIdsForGroup("doctest_job_info")[-1]
+        >>> info = tracker.getJobInfo(job)
+        >>> info.jobId == job, info.status, len(info.stageIds)
+        (True, 'SUCCEEDED', 1)
+        >>> tracker.getJobInfo(-1) is None
+        True
+        """
         with self._registry.lock:
             job = self._registry.jobs.get(jobId)
             return job.info() if job else None
 
     def getStageSpillMetrics(self, stageId):
-        """{"memoryBytesSpilled", "diskBytesSpilled"} of a stage (fastrdd's own addition)."""
+        """{"memoryBytesSpilled", "diskBytesSpilled"} of a stage (fastrdd's own addition).
+
+        >>> tracker = sc.statusTracker()
+        >>> sc.setLocalProperty("spark.jobGroup.id", "doctest_spill_metrics")
+        >>> sc.parallelize(range(4), 2).count()
+        4
+        >>> sc.setLocalProperty("spark.jobGroup.id", None)
+        >>> job = tracker.getJobIdsForGroup("doctest_spill_metrics")[-1]
+        >>> stage = tracker.getJobInfo(job).stageIds[0]
+        >>> tracker.getStageSpillMetrics(stage)
+        {'memoryBytesSpilled': 0, 'diskBytesSpilled': 0}
+        >>> tracker.getStageSpillMetrics(-1) is None
+        True
+        """
         with self._registry.lock:
             stage = self._registry.stages.get(stageId)
             if stage is None:
@@ -141,7 +204,14 @@ class StatusTracker:
                     "diskBytesSpilled": stage.disk_bytes_spilled}
 
     def getExecutorInfos(self):
-        """One entry per worker process: (executorId, host, pid)."""
+        """One entry per worker process: (executorId, host, pid).
+
+        >>> infos = sc.statusTracker().getExecutorInfos()
+        >>> [info.host for info in infos]
+        ['localhost', 'localhost']
+        >>> all(isinstance(info.pid, int) for info in infos)
+        True
+        """
         from .context import SparkContext
 
         sc = SparkContext._active_spark_context
@@ -151,6 +221,20 @@ class StatusTracker:
                 for h in sc._backend.workers.values()]
 
     def getStageInfo(self, stageId):
+        """A SparkStageInfo for a stage attempt, or None if unknown.
+
+        >>> tracker = sc.statusTracker()
+        >>> sc.setLocalProperty("spark.jobGroup.id", "doctest_stage_info")
+        >>> sc.parallelize(range(4), 2).count()
+        4
+        >>> sc.setLocalProperty("spark.jobGroup.id", None)
+        >>> job = tracker.getJobIdsForGroup("doctest_stage_info")[-1]
+        >>> info = tracker.getStageInfo(tracker.getJobInfo(job).stageIds[0])
+        >>> info.numTasks, info.numActiveTasks, info.numCompletedTasks, info.numFailedTasks
+        (2, 0, 2, 0)
+        >>> tracker.getStageInfo(-1) is None
+        True
+        """
         with self._registry.lock:
             stage = self._registry.stages.get(stageId)
             return stage.info() if stage else None

@@ -48,5 +48,14 @@ class InheritableThread(threading.Thread):
         super().__init__(*args, target=target, **kwargs)
 
     def start(self):
+        """Start the thread; its target runs with this thread's local properties.
+
+        >>> result = []
+        >>> t = InheritableThread(target=lambda: result.append(sum(range(5))))
+        >>> t.start()
+        >>> t.join()
+        >>> result
+        [10]
+        """
         self._target = inheritable_thread_target(self._target)
         return super().start()
