@@ -29,7 +29,7 @@ def cogroup(rdds, numPartitions):
 
 def _tagger(side):
     """Tag each value with its side, in one generator (the hot path of every join)."""
-    from .rdd import _not_a_pair
+    from .records import not_a_pair as _not_a_pair
 
     def tag(_, iterator):
         for record in iterator:

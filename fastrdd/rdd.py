@@ -26,6 +26,8 @@ from itertools import chain, islice
 from . import _impl
 from .approx import BoundedFloat  # noqa: F401  (PySpark exports it from its rdd module)
 from .errors import ClosureError
+from .records import codec as _codec, keys_of as _keys_of, not_a_pair as _not_a_pair
+from .records import pairs as _pairs, values_of as _values_of
 from .partitioner import Partitioner, portable_hash
 from .resultiterable import ResultIterable
 from .storagelevel import StorageLevel
@@ -50,12 +52,6 @@ def _call_site():
 
 def _identity(x):
     return x
-
-
-def _not_a_pair(record):
-    return TypeError(
-        f"expected (key, value) pairs for a pair operation, got {record!r:.200} "
-        f"(a {type(record).__name__})")
 
 
 def _count_iter(_, iterator):
@@ -1719,57 +1715,6 @@ _EMPTY = _EmptyMarker()
 
 def _identity_partition(k):
     return k
-
-
-def _pairs(iterator):
-    """Yield (key, value) from ``iterator``, naming the first record that is not a pair."""
-    for record in iterator:
-        try:
-            k, v = record
-        except (TypeError, ValueError):
-            raise _not_a_pair(record) from None
-        yield k, v
-
-
-# one generator per record stream (not a generator over _pairs): these run on
-# every record of every pair-RDD pipeline
-
-
-def _keys_of(_, iterator):
-    for record in iterator:
-        try:
-            k, _v = record
-        except (TypeError, ValueError):
-            raise _not_a_pair(record) from None
-        yield k
-
-
-def _values_of(_, iterator):
-    for record in iterator:
-        try:
-            _k, v = record
-        except (TypeError, ValueError):
-            raise _not_a_pair(record) from None
-        yield v
-
-
-_CODECS = {
-    "org.apache.hadoop.io.compress.GzipCodec": "gzip",
-    "org.apache.hadoop.io.compress.DefaultCodec": "gzip",
-    "org.apache.hadoop.io.compress.BZip2Codec": "bz2",
-    "gzip": "gzip",
-    "bz2": "bz2",
-}
-
-
-def _codec(name):
-    if name is None:
-        return None
-    try:
-        return _CODECS[name]
-    except KeyError:
-        raise ValueError(f"unsupported compressionCodecClass {name!r}: use one of "
-                         f"{sorted(_CODECS)}") from None
 
 
 from .lineage import PipelinedRDD  # noqa: E402  (subclasses of RDD)
