@@ -371,7 +371,9 @@ def details(args, results, engines, labels, cores):
         return r if r and r.get("ok") else None
 
     def vs(t, ref):
-        return f"{t / ref:.1f}x" if t is not None and ref else "-"
+        if t is None or not ref:
+            return "-"
+        return f"{t / ref:.1f}x" if t / ref >= 0.1 else f"{t / ref:.2g}x"
 
     ideal_label = f"ideal (loop / {cores})"
     if "logmining" in args.workloads:
