@@ -35,6 +35,8 @@ def parse_size(text):
     """
     if isinstance(text, int):
         return text
+    if str(text).isdigit():  # the driver passes budgets to workers as plain byte counts
+        return int(text)
     m = _SIZE.match(str(text))
     if not m:
         raise ValueError(f"Invalid size {text!r}: use a number with an optional unit, "

@@ -26,7 +26,6 @@ import errno
 import heapq
 import os
 import struct
-import uuid
 import zlib
 from itertools import islice
 
@@ -68,7 +67,7 @@ class SpillContext:
         directory = self.directories[self._next_dir % len(self.directories)]
         self._next_dir += 1
         os.makedirs(directory, exist_ok=True)
-        path = os.path.join(directory, f"{prefix}-{uuid.uuid4().hex}.run")
+        path = os.path.join(directory, f"{prefix}-{os.urandom(8).hex()}.run")
         self.files.append(path)
         return path
 

@@ -28,7 +28,6 @@ State kept here: ``stages`` (blobs by stage id, dropped on "forget"),
 ``store`` (cached partitions, the ``_core`` block store) and ``directory``
 (this worker's shuffle files, removed by the driver when the worker dies).
 """
-import ctypes
 import os
 import pickle
 import signal
@@ -311,6 +310,8 @@ def dump_exception(exc):
 def _die_with_parent():
     """Ask Linux to kill this process when the driver dies (best effort)."""
     try:
+        import ctypes
+
         libc = ctypes.CDLL(None, use_errno=True)
         PR_SET_PDEATHSIG = 1
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -333,9 +334,6 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    _die_with_parent()
-    if args.driver_pid and os.getppid() != args.driver_pid:
-        return 1  # the driver died before we could ask to die with it
     conn_in = PipeReader(args.fd_in)
     conn_out = PipeWriter(args.fd_out)
     lock = threading.Lock()
@@ -346,6 +344,11 @@ def main(argv=None):
             conn_out.send_bytes(data)
 
     def heartbeat():
+        # off the start-up path (ctypes costs 7 ms to import): until this runs,
+        # a dead driver is still noticed by the closed pipe
+        _die_with_parent()
+        if args.driver_pid and os.getppid() != args.driver_pid:
+            os._exit(1)  # the driver died before we could ask to die with it
         while True:
             time.sleep(HEARTBEAT_INTERVAL)
             try:
