@@ -398,7 +398,9 @@ class SparkContext:
         ...     except Exception as e:
         ...         result.append(type(e).__name__)
         >>> result = []
-        >>> t = threading.Thread(target=run); t.start(); time.sleep(1)
+        >>> t = threading.Thread(target=run); t.start()
+        >>> while not sc.statusTracker().getActiveStageIds():  # until the job runs
+        ...     time.sleep(0.05)
         >>> sc.cancelJobGroup("job_to_cancel"); t.join()
         >>> result
         ['JobCancelledError']

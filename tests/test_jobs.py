@@ -13,6 +13,13 @@ def slow(x):
     return x
 
 
+def wait_for_active_job(sc, timeout=20):
+    """Until a job is registered and running (cancelling earlier would find nothing)."""
+    deadline = time.monotonic() + timeout
+    while not sc.statusTracker().getActiveStageIds() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def run_in_thread(sc, setup, job, out):
     def target():
         setup()
@@ -31,7 +38,7 @@ def test_cancel_group_stops_its_tasks_and_leaves_other_jobs(fresh):
     started = time.monotonic()
     a = run_in_thread(sc, lambda: sc.setJobGroup("g1", "slow"),
                       lambda: sc.parallelize(range(4), 2).map(slow).count(), doomed)
-    time.sleep(1.0)
+    wait_for_active_job(sc)
     b = run_in_thread(sc, lambda: sc.setJobGroup("g2", "fine"),
                       lambda: sc.parallelize(range(10), 2).sum(), other)
     sc.cancelJobGroup("g1")
@@ -51,13 +58,13 @@ def test_cancel_by_tag_and_all(fresh):
         sc.addJobTag("etl")
 
     t = run_in_thread(sc, tagged, lambda: sc.parallelize(range(2), 2).map(slow).count(), out)
-    time.sleep(1.0)
+    wait_for_active_job(sc)
     sc.cancelJobsWithTag("etl")
     t.join(20)
     assert isinstance(out[0], JobCancelledError)
     out.clear()
     t = run_in_thread(sc, lambda: None, lambda: sc.parallelize(range(2), 2).map(slow).count(), out)
-    time.sleep(1.0)
+    wait_for_active_job(sc)
     sc.cancelAllJobs()
     t.join(20)
     assert isinstance(out[0], JobCancelledError)
