@@ -6,7 +6,6 @@ user's functions captured the object, so ``explain_failure`` walks the
 functions of the stage, their closure cells, globals and defaults, and
 names the first captured value that cannot be pickled.
 """
-import pickle
 import types
 
 import cloudpickle
@@ -104,11 +103,3 @@ def explain_failure(stage, error):
             )
     return ClosureError(f"Could not serialize the stage to send it to the workers: "
                         f"{type(error).__name__}: {error}")
-
-
-def check_picklable(value, what):
-    """Pickle ``value`` or raise a ClosureError naming ``what``."""
-    try:
-        return pickle.dumps(value, protocol=5)
-    except Exception as e:
-        raise ClosureError(f"Could not serialize {what}: {type(e).__name__}: {e}") from e
