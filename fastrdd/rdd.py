@@ -919,14 +919,11 @@ class RDD:
         if numPartitions == 1:
             rdd = self.coalesce(1) if self.getNumPartitions() > 1 else self
             return rdd.mapPartitionsWithIndex(sort_partition, True)
-        size = self.count()
+        from .sampling import range_bounds
+
+        size, bounds = range_bounds(self, numPartitions, keyfunc)  # one job, as Spark's sketch
         if not size:
             return self
-        fraction = min(numPartitions * 20.0 / max(size, 1), 1.0)
-        samples = self.sample(False, fraction, 1).map(lambda kv: kv[0]).collect()
-        samples = sorted(samples, key=keyfunc)
-        bounds = [keyfunc(samples[int(len(samples) * (i + 1) / numPartitions)])
-                  for i in range(numPartitions - 1)] if samples else []
 
         if ascending and keyfunc is _identity:
             range_partition = functools.partial(bisect.bisect_left, bounds)

@@ -106,3 +106,48 @@ def take_sample(rdd, with_replacement, num, seed):
         samples = rdd.sample(with_replacement, fraction, seed).collect()
     rng.shuffle(samples)
     return samples[:num]
+
+
+def _key_sketch(per_partition):
+    """(count, evenly spaced sample of keys) of one partition, in a single pass.
+
+    Keeps every ``stride``-th key; when the sample reaches twice its target
+    size, every other key is dropped and the stride doubles.  No random draw
+    per record, and the sample stays spread over the whole partition.
+    """
+    def sketch(split, iterator):
+        keys, stride, n = [], 1, 0
+        for kv in iterator:
+            n += 1
+            if n % stride == 0:
+                keys.append(kv[0])
+                if len(keys) >= 2 * per_partition:
+                    keys = keys[1::2]
+                    stride *= 2
+        return [(n, keys)]
+    return sketch
+
+
+def range_bounds(rdd, num_partitions, keyfunc, samples_per_partition=100):
+    """(number of records, upper bounds of the first num_partitions - 1 ranges), in one job.
+
+    Like Spark's RangePartitioner: a sketch of every partition, then weighted
+    quantiles (a key sampled from a partition of n records out of s samples
+    stands for n / s records).
+    """
+    per_partition = max(1, math.ceil(3.0 * samples_per_partition * num_partitions
+                                     / max(1, rdd.getNumPartitions())))
+    sketches = rdd.mapPartitionsWithIndex(_key_sketch(per_partition)).collect()
+    size = sum(n for n, _ in sketches)
+    weighted = sorted(((keyfunc(k), n / len(keys)) for n, keys in sketches for k in keys),
+                      key=lambda kw: kw[0])
+    if not weighted:
+        return size, []
+    step = sum(w for _, w in weighted) / num_partitions
+    bounds, cumulative, target = [], 0.0, step
+    for key, weight in weighted:
+        cumulative += weight
+        if cumulative >= target and len(bounds) < num_partitions - 1:
+            bounds.append(key)
+            target += step
+    return size, bounds

@@ -147,3 +147,15 @@ def test_portable_hash_is_exported_and_places_equal_keys_together():
 def test_deprecated_split_warns(sc):
     with pytest.warns(FutureWarning, match="mapPartitionsWithIndex"):
         sc.parallelize([1]).mapPartitionsWithSplit(lambda s, it: it)
+
+
+def test_sort_by_key_balances_partitions_in_one_sampling_job(sc):
+    rng = random.Random(4)
+    data = [(rng.randrange(10 ** 6), i) for i in range(60000)]
+    rdd = sc.parallelize(data, 6)
+    before = sc._scheduler.stage_count
+    out = rdd.sortByKey(numPartitions=4)
+    assert sc._scheduler.stage_count - before == 1  # one sketch job (count and sample in one pass)
+    sizes = out.glom().map(len).collect()
+    assert max(sizes) < 1.25 * len(data) / 4
+    assert out.keys().collect() == sorted(k for k, _ in data)
