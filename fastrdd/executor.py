@@ -45,6 +45,8 @@ class WorkerHandle:
         #: monotonic time of the last message (heartbeats included)
         self.last_seen = time.monotonic()
         self.alive = True
+        #: its loss was already reported by poll()
+        self.reported = False
 
 
 class LocalBackend:
@@ -192,7 +194,7 @@ class LocalBackend:
                 reason = f"no heartbeat for {self.heartbeat_timeout:g} s (hung or stopped)"
                 events.append(("lost", handle.wid, reason))
                 continue
-            if not handle.alive and not getattr(handle, "reported", False):
+            if not handle.alive and not handle.reported:
                 handle.reported = True
                 code = handle.proc.poll()
                 if code is None:

@@ -116,8 +116,9 @@ class TaskRuntime:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             write_run(path, records)
             self.cached.append((node.rdd_id, split))
-        if use_memory and self.worker.make_room(key, estimate_size(records)):
-            for evicted in store.put(key, records, estimate_size(records)):
+        size = estimate_size(records) if use_memory else 0
+        if use_memory and self.worker.make_room(key, size):
+            for evicted in store.put(key, records, size):
                 self._evicted(evicted)
             if key in store and not use_disk:
                 self.cached.append((node.rdd_id, split))
