@@ -6,7 +6,8 @@ The ideal is a single-process Python loop doing the same work, divided by
 the number of workers: what perfectly parallel Python would take.  Two
 ideals are reported: ``loop`` (a hand-written dict loop, no function calls
 per word) and ``same-functions`` (the loop calling the job's own lambdas).
-Start-up (context creation, workers ready) is timed apart from the job.
+Start-up (context creation, workers ready) is timed apart from the job, and
+the three contenders run in turns.
 Every run's counts are checked against the loop's: a wrong answer fails.
 """
 import argparse
@@ -56,13 +57,20 @@ def fastrdd_job(sc, path):
     return dict(counts.collect())
 
 
-def median_time(fn, runs):
-    times, result = [], None
+def interleaved_medians(fns, runs):
+    """Median time and last result of each function, run in turns.
+
+    Runs alternate (a, b, c, a, b, c...) so that a slow spell of a shared
+    machine falls on every contender alike, not on whichever ran then.
+    """
+    times = [[] for _ in fns]
+    results = [None] * len(fns)
     for _ in range(runs):
-        t = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), result
+        for i, fn in enumerate(fns):
+            t = time.perf_counter()
+            results[i] = fn()
+            times[i].append(time.perf_counter() - t)
+    return [statistics.median(ts) for ts in times], results
 
 
 def main(argv=None):
@@ -78,17 +86,17 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         path = os.path.join(tmp, "words.txt")
         write_text(path, int(args.mb * 1e6), random.Random(7))
-        loop_t, expected = median_time(lambda: ideal_loop(path), args.runs)
-        same_t, same = median_time(lambda: ideal_same_functions(path), args.runs)
-        assert same == expected
         t = time.perf_counter()
         sc = SparkContext(f"local[{args.workers}]", "wordcount-bench")
         sc.parallelize([0], args.workers).count()  # workers up
         startup = time.perf_counter() - t
         try:
-            job_t, got = median_time(lambda: fastrdd_job(sc, path), args.runs)
+            (loop_t, same_t, job_t), (expected, same, got) = interleaved_medians(
+                [lambda: ideal_loop(path), lambda: ideal_same_functions(path),
+                 lambda: fastrdd_job(sc, path)], args.runs)
         finally:
             sc.stop()
+        assert same == expected
         if got != expected:
             raise SystemExit("fastrdd's word counts differ from the reference loop")
     n = args.workers

@@ -17,6 +17,7 @@ SHUFFLE_API = (
     "portable_hash",
     "bucket_pairs",
     "combine_pairs",
+    "combine_keys",
     "merge_combiners",
     "group_pairs",
     "bucket_dict",

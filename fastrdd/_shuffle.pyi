@@ -11,6 +11,7 @@ __all__ = [
     "bucket_pairs",
     "bucket_dict",
     "combine_pairs",
+    "combine_keys",
     "merge_combiners",
     "group_pairs",
 ]
@@ -37,11 +38,21 @@ def combine_pairs(
     create_combiner: Callable[[_V], _C],
     merge_value: Callable[[_C, _V], _C],
     combiners: dict[_K, _C] | None = None,
+    merge_is_add: bool = False,
+) -> dict[_K, _C]: ...
+def combine_keys(
+    keys: Iterable[_K],
+    value: _V,
+    create_combiner: Callable[[_V], _C],
+    merge_value: Callable[[_C, _V], _C],
+    combiners: dict[_K, _C] | None = None,
+    merge_is_add: bool = False,
 ) -> dict[_K, _C]: ...
 def merge_combiners(
     records: Iterable[_Pair[_K, _C]],
     merge_combiners: Callable[[_C, _C], _C],
     combiners: dict[_K, _C] | None = None,
+    merge_is_add: bool = False,
 ) -> dict[_K, _C]: ...
 def group_pairs(
     records: Iterable[_Pair[_K, _V]],

@@ -31,7 +31,7 @@ cimport cython
 from cpython.dict cimport PyDict_GetItemWithError
 from cpython.list cimport PyList_Append, PyList_New, PyList_SET_ITEM
 from cpython.mem cimport PyMem_Calloc, PyMem_Free, PyMem_Malloc
-from cpython.number cimport PyIndex_Check, PyNumber_AsSsize_t, PyNumber_Index
+from cpython.number cimport PyIndex_Check, PyNumber_Add, PyNumber_AsSsize_t, PyNumber_Index
 from cpython.object cimport Py_TYPE, PyObject
 from cpython.ref cimport Py_INCREF
 from cpython.sequence cimport PySequence_Fast_GET_ITEM, PySequence_Fast_GET_SIZE
@@ -67,6 +67,7 @@ __all__ = [
     "bucket_pairs",
     "bucket_dict",
     "combine_pairs",
+    "combine_keys",
     "merge_combiners",
     "group_pairs",
 ]
@@ -507,12 +508,25 @@ def bucket_dict(d, num_partitions, partition_func=None):
     return buckets
 
 
-def combine_pairs(records, create_combiner, merge_value, combiners=None):
+cdef inline object _merge(object merge, object c, object v, bint is_add):
+    """``merge(c, v)``; ``c + v`` in C when the caller promises that is what it does."""
+    if is_add:
+        try:
+            return PyNumber_Add(c, v)
+        except Exception:
+            pass
+    # the user's own function: on the fast path's failure it raises the same
+    # error again, now with the user's line in the traceback
+    return merge(c, v)
+
+
+def combine_pairs(records, create_combiner, merge_value, combiners=None, bint merge_is_add=False):
     """Map-side combine: fold values into one combiner per key.
 
     The first value of a key becomes ``create_combiner(v)``; later ones are
     folded in with ``merge_value(c, v)``.  Pass ``combiners`` (a dict) to
-    continue an earlier call; it is updated and returned.
+    continue an earlier call; it is updated and returned.  ``merge_is_add``
+    promises that ``merge_value(c, v)`` is ``c + v``: it is then done in C.
 
     >>> combine_pairs([("a", 1), ("b", 2), ("a", 3)], lambda v: [v],
     ...               lambda c, v: c + [v])
@@ -532,15 +546,35 @@ def combine_pairs(records, create_combiner, merge_value, combiners=None):
             d[k] = create_combiner(v)
         else:
             c = <object>found
-            d[k] = merge_value(c, v)
+            d[k] = _merge(merge_value, c, v, merge_is_add)
     return d
 
 
-def merge_combiners(records, merge_combiners, combiners=None):
+def combine_keys(keys, value, create_combiner, merge_value, combiners=None, bint merge_is_add=False):
+    """``combine_pairs`` of ``(k, value)`` for every ``k`` of ``keys``, no pair built.
+
+    >>> combine_keys(["a", "b", "a"], 1, lambda v: v, lambda c, v: c + v)
+    {'a': 2, 'b': 1}
+    """
+    cdef dict d = _check_dict(combiners, "combiners")
+    cdef object k, c
+    cdef PyObject *found
+    for k in keys:
+        found = PyDict_GetItemWithError(d, k)
+        if found is NULL:
+            d[k] = create_combiner(value)
+        else:
+            c = <object>found
+            d[k] = _merge(merge_value, c, value, merge_is_add)
+    return d
+
+
+def merge_combiners(records, merge_combiners, combiners=None, bint merge_is_add=False):
     """Reduce-side combine of ``(key, combiner)`` records.
 
     The first combiner of a key is stored as it is; later ones are merged
-    with ``merge_combiners(c1, c2)``.  ``combiners`` continues a dict.
+    with ``merge_combiners(c1, c2)``.  ``combiners`` continues a dict;
+    ``merge_is_add`` is as in ``combine_pairs``.
 
     >>> merge_combiners([("a", 1), ("b", 2), ("a", 3)], lambda x, y: x + y)
     {'a': 4, 'b': 2}
@@ -557,7 +591,7 @@ def merge_combiners(records, merge_combiners, combiners=None):
             d[k] = v
         else:
             c = <object>found
-            d[k] = merge_combiners(c, v)
+            d[k] = _merge(merge_combiners, c, v, merge_is_add)
     return d
 
 

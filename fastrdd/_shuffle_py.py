@@ -78,6 +78,7 @@ __all__ = [
     "bucket_pairs",
     "bucket_dict",
     "combine_pairs",
+    "combine_keys",
     "merge_combiners",
     "group_pairs",
 ]
@@ -303,12 +304,14 @@ def bucket_dict(d, num_partitions, partition_func=None):
     return buckets
 
 
-def combine_pairs(records, create_combiner, merge_value, combiners=None):
+def combine_pairs(records, create_combiner, merge_value, combiners=None, merge_is_add=False):
     """Map-side combine: fold values into one combiner per key.
 
     The first value of a key becomes ``create_combiner(v)``; later ones are
     folded in with ``merge_value(c, v)``.  Pass ``combiners`` (a dict) to
-    continue an earlier call; it is updated and returned.
+    continue an earlier call; it is updated and returned.  ``merge_is_add``
+    promises that ``merge_value(c, v)`` is ``c + v`` (``specialize.py``): the
+    compiled twin then adds without calling it.
 
     >>> combine_pairs([("a", 1), ("b", 2), ("a", 3)], lambda v: [v],
     ...               lambda c, v: c + [v])
@@ -328,11 +331,12 @@ def combine_pairs(records, create_combiner, merge_value, combiners=None):
     return d
 
 
-def merge_combiners(records, merge_combiners, combiners=None):
+def merge_combiners(records, merge_combiners, combiners=None, merge_is_add=False):
     """Reduce-side combine of ``(key, combiner)`` records.
 
     The first combiner of a key is stored as it is; later ones are merged
-    with ``merge_combiners(c1, c2)``.  ``combiners`` continues a dict.
+    with ``merge_combiners(c1, c2)``.  ``combiners`` continues a dict;
+    ``merge_is_add`` is as in ``combine_pairs``.
 
     >>> merge_combiners([("a", 1), ("b", 2), ("a", 3)], lambda x, y: x + y)
     {'a': 4, 'b': 2}
@@ -349,6 +353,25 @@ def merge_combiners(records, merge_combiners, combiners=None):
             d[k] = rec[1]
         else:
             d[k] = merge(c, rec[1])
+    return d
+
+
+def combine_keys(keys, value, create_combiner, merge_value, combiners=None, merge_is_add=False):
+    """``combine_pairs`` of ``(k, value)`` for every ``k`` of ``keys``, no pair built.
+
+    For pairs made by ``map(lambda x: (x, value))`` (see ``specialize.py``).
+
+    >>> combine_keys(["a", "b", "a"], 1, lambda v: v, lambda c, v: c + v)
+    {'a': 2, 'b': 1}
+    """
+    d = _check_dict(combiners, "combiners")
+    missing = _MISSING
+    for k in keys:
+        c = d.get(k, missing)
+        if c is missing:
+            d[k] = create_combiner(value)
+        else:
+            d[k] = merge_value(c, value)
     return d
 
 

@@ -13,6 +13,7 @@ from .dependency import ShuffleDependency
 from .partitioner import Partitioner, portable_hash
 from .rdd import RDD
 from .serializers import dumps_records
+from .specialize import NOT_CONSTANT
 
 __all__ = ["ParallelCollectionRDD", "FileRDD", "text_file", "PipelinedRDD", "UnionRDD",
            "PartitionerAwareUnionRDD", "CoalescedRDD", "ShuffledRDD", "CartesianRDD", "ZippedRDD",
@@ -106,8 +107,12 @@ class PipelinedRDD(RDD):
     is_barrier = False
     _lazy_id = True
 
-    def __init__(self, prev, f, preservesPartitioning=False):
+    def __init__(self, prev, f, preservesPartitioning=False, pair_value=NOT_CONSTANT):
         partitioner = prev.partitioner if preservesPartitioning else None
+        #: the function of the fused RDDs before ``f``, when ``f`` is a
+        #: ``map(lambda x: (x, pair_value))`` (see ``pipeline.PairedKeysNode``)
+        self._head = None
+        self._pair_value = pair_value
         if isinstance(prev, PipelinedRDD) and prev._is_pipelinable():
             # fuse with the parent, as PySpark does: one function, one RDD
             prev_func = prev.func
@@ -116,6 +121,7 @@ class PipelinedRDD(RDD):
                 return f(split, prev_func(split, iterator))
 
             self.func = pipeline_func
+            self._head = prev_func
             self.preservesPartitioning = prev.preservesPartitioning and preservesPartitioning
             self._prev = prev._prev
             self.is_barrier = prev.is_barrier
@@ -145,6 +151,9 @@ class PipelinedRDD(RDD):
         return [(self._prev, split)]
 
     def _make_node(self, node_of):
+        if self._pair_value is not NOT_CONSTANT:
+            return pipeline.PairedKeysNode(self._id, self._level(), node_of(self._prev), self.func,
+                                           self._head, self._pair_value)
         return pipeline.MapNode(self._id, self._level(), node_of(self._prev), self.func)
 
 

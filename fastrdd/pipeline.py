@@ -17,8 +17,8 @@ from itertools import chain, zip_longest
 from .serializers import loads_records
 from .shuffle import aggregate_reduce_side
 
-__all__ = ["Node", "ParallelNode", "SplitNode", "MapNode", "UnionNode", "ZipUnionNode",
-           "CoalesceNode", "ShuffledNode", "CartesianNode", "ZipNode"]
+__all__ = ["Node", "ParallelNode", "SplitNode", "MapNode", "PairedKeysNode", "UnionNode",
+           "ZipUnionNode", "CoalesceNode", "ShuffledNode", "CartesianNode", "ZipNode"]
 
 
 class Node:
@@ -76,6 +76,27 @@ class MapNode(Node):
 
     def compute(self, split, runtime):
         return self.f(split, self.parent.iterator(split, runtime))
+
+
+class PairedKeysNode(MapNode):
+    """A ``map(lambda x: (x, value))``, the last operator of its stage (see ``specialize``).
+
+    It computes like any ``MapNode``; a map-side combine may instead take
+    ``keys(split, runtime)``, the elements before the pairing, and ``value``,
+    and so skip one call and one tuple per record.
+    """
+
+    __slots__ = ("head", "value")
+
+    def __init__(self, rdd_id, persist, parent, f, head, value):
+        super().__init__(rdd_id, persist, parent, f)
+        #: the fused operators before the map (``f(split, iterator)``), or None
+        self.head = head
+        self.value = value
+
+    def keys(self, split, runtime):
+        iterator = self.parent.iterator(split, runtime)
+        return iterator if self.head is None else self.head(split, iterator)
 
 
 class UnionNode(Node):

@@ -30,6 +30,7 @@ from .records import codec as _codec, keys_of as _keys_of, not_a_pair as _not_a_
 from .records import pairs as _pairs, values_of as _values_of
 from .partitioner import Partitioner, portable_hash
 from .resultiterable import ResultIterable
+from .specialize import pair_constant
 from .storagelevel import StorageLevel
 
 __all__ = ["RDD"]
@@ -471,8 +472,8 @@ class RDD:
         """
         # generator expressions, not map()/filter(): a StopIteration raised by
         # ``f`` then fails the task (PEP 479) instead of silently ending it
-        return self.mapPartitionsWithIndex(lambda _, iterator: (f(x) for x in iterator),
-                                           preservesPartitioning)
+        return PipelinedRDD(self, lambda _, iterator: (f(x) for x in iterator),
+                            preservesPartitioning, pair_value=pair_constant(f))
 
     def flatMap(self, f, preservesPartitioning=False):
         """Apply ``f`` to every element and flatten the iterables it returns.

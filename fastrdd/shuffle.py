@@ -28,6 +28,7 @@ from itertools import chain, islice
 from ._impl import shuffle as kernels
 from .errors import FetchFailedError
 from .serializers import dump_frames, iter_frames
+from .specialize import is_plain_add
 from .spill import ExternalGrouper, ExternalMerger, _check_disk, context
 
 __all__ = ["write_map_output", "read_reduce_input", "map_output_path", "aggregate_reduce_side",
@@ -110,13 +111,27 @@ class MapOutputWriter:
                 if self.ctx.over():
                     self._spill_buffers()
             return
+        if agg.kind == "group":
+            self._combine(records, kernels.group_pairs)
+        else:
+            create, merge, is_add = agg.create_combiner, agg.merge_value, is_plain_add(agg.merge_value)
+            self._combine(records, lambda chunk, combined: kernels.combine_pairs(
+                chunk, create, merge, combined, is_add))
+
+    def consume_keys(self, keys, value):
+        """``consume`` of ``(k, value)`` for every ``k`` of ``keys``, never building the pairs."""
+        agg = self.dep.aggregator
+        create, merge, is_add = agg.create_combiner, agg.merge_value, is_plain_add(agg.merge_value)
+        self._combine(keys, lambda chunk, combined: kernels.combine_keys(
+            chunk, value, create, merge, combined, is_add))
+
+    def _combine(self, records, fold):
+        """Pre-combine with ``fold(chunk, dict)``, bucketing and spilling when memory is short."""
+        pf, n = self.dep.partition_func, self.n
         combined = {}
         for chunk in _lazy_chunks(records, MAP_CHUNK):
             # the kernels read the chunk straight from the pipeline: no list built
-            if agg.kind == "group":
-                kernels.group_pairs(chunk, combined)
-            else:
-                kernels.combine_pairs(chunk, agg.create_combiner, agg.merge_value, combined)
+            fold(chunk, combined)
             if self.ctx.over():
                 self._add_buckets(kernels.bucket_dict(combined, n, pf))
                 combined = {}
@@ -183,10 +198,18 @@ def _lazy_chunks(records, size):
         yield chain((first,), islice(it, size - 1))
 
 
-def write_map_output(directory, dep, map_id, records):
-    """Partition (and pre-combine) ``records`` into this map task's output file."""
+def write_map_output(directory, dep, map_id, node, runtime):
+    """Partition (and pre-combine) the records of ``node`` into this map task's output file."""
+    from .pipeline import PairedKeysNode  # pipeline imports this module
+
     writer = MapOutputWriter(dep, context())
-    writer.consume(records)
+    agg = dep.aggregator
+    if (isinstance(node, PairedKeysNode) and not node.persist and agg is not None
+            and agg.map_side_combine and agg.kind == "combine"):
+        # map(lambda x: (x, C)) + combine: the keys alone, no call or pair per record
+        writer.consume_keys(node.keys(map_id, runtime), node.value)
+    else:
+        writer.consume(node.iterator(map_id, runtime))
     return writer.write(directory, map_id)
 
 

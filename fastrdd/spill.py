@@ -32,6 +32,7 @@ from itertools import islice
 from ._impl import serde, shuffle as kernels
 from .errors import OutOfDiskError, SpillCorruptedError
 from .memory import MemoryMonitor
+from .specialize import is_plain_add
 
 __all__ = ["SpillContext", "context", "set_context", "write_run", "read_run", "ExternalMerger",
            "ExternalGrouper", "DiskList", "external_sorted", "CHUNK"]
@@ -237,6 +238,7 @@ class ExternalMerger(_Spiller):
     def __init__(self, merge, ctx=None, level=0):
         super().__init__(ctx or context(), level)
         self.merge = merge
+        self.merge_is_add = is_plain_add(merge)
 
     def _child(self):
         return ExternalMerger(self.merge, self.ctx, self.level + 1)
@@ -247,18 +249,19 @@ class ExternalMerger(_Spiller):
             chunk = list(islice(it, CHUNK))
             if not chunk:
                 return self
-            kernels.merge_combiners(chunk, self.merge, self.data)
+            kernels.merge_combiners(chunk, self.merge, self.data, self.merge_is_add)
             self._maybe_spill()
 
 
     def add_values(self, records, create_combiner, merge_value):
         """Combine raw (key, value) pairs; spilled parts are merged as combiners later."""
         it = iter(records)
+        is_add = is_plain_add(merge_value)
         while True:
             chunk = list(islice(it, CHUNK))
             if not chunk:
                 return self
-            kernels.combine_pairs(chunk, create_combiner, merge_value, self.data)
+            kernels.combine_pairs(chunk, create_combiner, merge_value, self.data, is_add)
             self._maybe_spill()
 
 

@@ -265,10 +265,9 @@ class Worker:
             set_context(None)
 
     def compute(self, kind, node, extra, split, runtime):
-        records = node.iterator(split, runtime)
         if kind == "result":
-            return encode_result(extra(split, records))
-        return write_map_output(self.directory, extra, split, records)
+            return encode_result(extra(split, node.iterator(split, runtime)))
+        return write_map_output(self.directory, extra, split, node, runtime)
 
     def remove_shuffle(self, shuffle_id):
         prefix = shuffle_file_prefix(shuffle_id)

@@ -485,6 +485,74 @@ def test_combine_pairs_matches_reference(impl, recs, more):
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
+@given(recs=records, more=records, value=st.sampled_from([1, 2.5, "s", (), None]))
+def test_combine_keys_is_combine_pairs_of_constant_pairs(impl, recs, more, value):
+    keys = [k for k, _ in recs]
+
+    def create(v):
+        return [v]
+
+    def merge(c, v):
+        return c + [v]
+
+    assert impl.combine_keys(keys, value, create, merge) == ref_combine(
+        [(k, value) for k in keys], create, merge)
+    got = impl.combine_keys(iter(keys), value, create, merge)
+    assert impl.combine_keys((k for k, _ in more), value, create, merge, got) is got
+    assert got == ref_combine([(k, value) for k in keys + [k for k, _ in more]], create, merge)
+    if value is not None:
+        added = impl.combine_keys(keys, value, _same, _user_add, None, True)
+        assert added == impl.combine_keys(keys, value, _same, _user_add)
+        assert added == ref_combine([(k, value) for k in keys], _same, _user_add)
+
+
+def _same(v):
+    return v
+
+
+def _user_add(a, b):
+    return a + b
+
+
+class _Odd:
+    """``+`` that answers something no plain addition would: the promise is kept literally."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __add__(self, other):
+        return _Odd(self.n * 10 + other.n)
+
+    def __eq__(self, other):
+        return isinstance(other, _Odd) and other.n == self.n
+
+    __hash__ = None
+
+
+@pytest.mark.parametrize("values", [[1, 2, 3], [1.5, 2, True], ["a", "b"], [(1,), (2,)], [[1], [2]],
+                                    [_Odd(1), _Odd(2), _Odd(3)]])
+def test_merge_is_add_gives_what_the_function_gives(impl, values):
+    recs = [("k", v) for v in values] + [("j", values[0])]
+    expected = ref_combine(recs, _same, _user_add)
+    assert impl.combine_pairs(recs, _same, _user_add, None, True) == expected
+    assert impl.merge_combiners(recs, _user_add, None, True) == ref_merge(recs, _user_add)
+    assert impl.combine_keys(["k", "k", "j"], values[0], _same, _user_add, None, True) == ref_combine(
+        [("k", values[0]), ("k", values[0]), ("j", values[0])], _same, _user_add)
+
+
+def test_failed_fast_addition_raises_from_the_users_function(impl):
+    import traceback
+
+    for call in [lambda: impl.combine_pairs([("k", 1), ("k", "x")], _same, _user_add, None, True),
+                 lambda: impl.merge_combiners([("k", 1), ("k", "x")], _user_add, None, True),
+                 lambda: impl.combine_keys(["k", "k"], {1}, _same, _user_add, None, True)]:
+        with pytest.raises(TypeError, match="unsupported operand") as info:
+            call()
+        text = "".join(traceback.format_exception(info.value))
+        assert "in _user_add" in text and "During handling" not in text
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(recs=records, more=records)
 def test_merge_combiners_matches_reference(impl, recs, more):
     def merge(a, b):

@@ -1,0 +1,120 @@
+"""Functions the engine runs without calling them: recognition, and jobs that use it.
+
+``map(lambda x: (x, C))`` feeding a combine is fed to the map-side combine
+as bare keys, and ``a + b`` merges are added in C.  Neither may change any
+result, nor hide the user's line when an addition fails.
+"""
+import operator
+from collections import Counter
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fastrdd.specialize import NOT_CONSTANT, is_plain_add, pair_constant
+
+SETTINGS = settings(max_examples=15, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+GLOBAL_ONE = 1
+
+
+def one(word):
+    return (word, 1)
+
+
+def user_add(a, b):
+    return a + b
+
+
+USER_ADD_LINE = user_add.__code__.co_firstlineno + 1
+
+
+@pytest.mark.parametrize("f, value", [
+    (lambda x: (x, 1), 1), (one, 1), (lambda w: (w, "a"), "a"), (lambda w: (w, None), None),
+    (lambda w: (w, (1, 2)), (1, 2)), (lambda w: (w, 1.5), 1.5), (lambda w: (w, -3), -3),
+])
+def test_pair_with_a_constant_is_recognised(f, value):
+    got = pair_constant(f)
+    assert got == value and type(got) is type(value)
+
+
+def closure_pair():
+    c = 1
+    return lambda x: (x, c)
+
+
+@pytest.mark.parametrize("f", [
+    lambda x: (1, x), lambda x: [x, 1], lambda x: (x, GLOBAL_ONE), closure_pair(),
+    lambda x, y=1: (x, y), lambda x, *rest: (x, 1), lambda x: (x, 1, 2), lambda x: x,
+    lambda x: (x.lower(), 1), str.split, len, operator.itemgetter(0),
+])
+def test_anything_else_is_not(f):
+    assert pair_constant(f) is NOT_CONSTANT
+
+
+def test_plain_add_is_recognised_and_nothing_else():
+    assert is_plain_add(operator.add) and is_plain_add(user_add) and is_plain_add(lambda a, b: a + b)
+    for f in [lambda a, b: b + a, lambda a, b: a - b, lambda a, b: a * b, operator.iadd, sum,
+              lambda a, b, c=0: a + b, lambda a, *b: a + b[0], lambda a, b: a + b + 0, max, None]:
+        assert not is_plain_add(f)
+
+
+words = st.lists(st.sampled_from(["a", "b", "", "é", 1, 1.0, True, 0, (1, "x")]), max_size=60)
+
+
+@SETTINGS
+@given(data=words, n=st.integers(1, 4), m=st.integers(1, 3))
+def test_paired_keys_jobs_match_python(sc, data, n, m):
+    rdd = sc.parallelize(data, n)
+    counts = Counter(data)
+    expected = {k: c for k, c in counts.items()}
+    pairs = rdd.map(lambda x: (x, 1))
+    assert dict(pairs.reduceByKey(operator.add, m).collect()) == expected
+    assert dict(pairs.reduceByKey(lambda a, b: a + b, m).collect()) == expected
+    assert dict(pairs.reduceByKey(max, m).collect()) == {k: 1 for k in counts}
+    assert dict(rdd.map(lambda x: (x, 2.5)).foldByKey(0.0, operator.add).collect()) == {
+        k: sum([2.5] * c, 0.0) for k, c in counts.items()}
+    assert dict(rdd.map(lambda x: (x, "s")).reduceByKey(user_add).collect()) == {
+        k: "s" * c for k, c in counts.items()}
+    assert {k: v for k, v in rdd.map(lambda x: (x, None)).combineByKey(
+        lambda v: [v], lambda c, v: c + [v], lambda a, b: a + b).collect()} == {
+        k: [None] * c for k, c in counts.items()}
+    assert {k: list(v) for k, v in pairs.groupByKey().collect()} == {
+        k: [1] * c for k, c in counts.items()}
+    assert sorted(pairs.partitionBy(m).collect(), key=repr) == sorted(((x, 1) for x in data), key=repr)
+    assert dict(rdd.filter(lambda x: x != "a").flatMap(lambda x: [x, x]).map(one)
+                .reduceByKey(operator.add).collect()) == {
+        k: 2 * c for k, c in counts.items() if k != "a"}
+
+
+def test_the_keys_path_is_taken_only_where_it_may_be(sc):
+    from fastrdd.pipeline import MapNode, PairedKeysNode
+
+    lines = sc.parallelize(["a b", "b"], 2)
+    mapped = lines.flatMap(str.split).map(lambda w: (w, 1))
+    node = mapped._make_node(lambda rdd: rdd._make_node(None))
+    assert type(node) is PairedKeysNode and node.value == 1 and node.head is not None
+    assert type(lines.map(lambda w: (w, 1))._make_node(lambda rdd: rdd._make_node(None))) is PairedKeysNode
+    assert type(lines.map(lambda w: (w, w))._make_node(lambda rdd: rdd._make_node(None))) is MapNode
+    # a cached map is computed whole (its records are kept), then combined
+    cached = lines.flatMap(str.split).map(one).cache()
+    try:
+        assert sorted(cached.reduceByKey(operator.add).collect()) == [("a", 1), ("b", 2)]
+        assert sorted(cached.collect()) == [("a", 1), ("b", 1), ("b", 1)]
+        assert sorted(cached.reduceByKey(operator.add).collect()) == [("a", 1), ("b", 2)]
+    finally:
+        cached.unpersist()
+
+
+def test_a_failing_addition_shows_the_users_line(sc):
+    data = sc.parallelize([("a", 1), ("a", "x")], 1)
+    with pytest.raises(TypeError) as info:
+        data.reduceByKey(user_add).collect()
+    assert "unsupported operand" in str(info.value)
+    assert f'{__file__}", line {USER_ADD_LINE}, in user_add' in str(info.value.__cause__)
+    with pytest.raises(TypeError) as info:
+        sc.parallelize([1, 1], 1).map(lambda x: (x, {1})).reduceByKey(user_add).collect()
+    assert f'{__file__}", line {USER_ADD_LINE}, in user_add' in str(info.value.__cause__)
+    # the context is still usable
+    assert sc.parallelize(["a", "a"]).map(one).reduceByKey(user_add).collect() == [("a", 2)]
