@@ -83,7 +83,7 @@ def sweep_stale_dirs(base):
 
 
 def memory_settings(conf, workers):
-    """Environment for workers: memory budget (bytes), hysteresis, storage fraction."""
+    """Environment for workers: memory budget (bytes), hysteresis, storage fraction, compression."""
     from .memory import default_budget, parse_size
 
     size = (conf.get("fastrdd.worker.memory") or os.environ.get("FASTRDD_WORKER_MEMORY")
@@ -91,7 +91,17 @@ def memory_settings(conf, workers):
     budget = parse_size(size) if size else default_budget(workers)
     return {"FASTRDD_WORKER_MEMORY": str(budget),
             "FASTRDD_MEMORY_HYSTERESIS": conf.get("fastrdd.memory.hysteresis", "1.1"),
-            "FASTRDD_STORAGE_FRACTION": conf.get("fastrdd.storage.fraction", "0.5")}
+            "FASTRDD_STORAGE_FRACTION": conf.get("fastrdd.storage.fraction", "0.5"),
+            "FASTRDD_COMPRESS_SPILLS": _flag(conf, "spark.shuffle.spill.compress", "true"),
+            "FASTRDD_COMPRESS_BLOCKS": _flag(conf, "spark.rdd.compress", "false")}
+
+
+def _flag(conf, key, default):
+    """A boolean setting as "true"/"false", refusing anything else by name."""
+    value = str(conf.get(key, default)).strip().lower()
+    if value not in ("true", "false"):
+        raise ValueError(f"{key} must be true or false, got {conf.get(key)!r}")
+    return value
 
 
 class SparkContext:

@@ -1,16 +1,26 @@
-"""cogroup and the joins, built as PySpark builds them.
+"""cogroup and the joins.
 
-Each side's values are tagged with the side they come from, the tagged RDDs
-are unioned and grouped by key (one shuffle, or none when both sides are
-already partitioned alike), and each key's group is split back by tag.
-The join's number of partitions is therefore the union's: the sum of both
-sides' partitions unless given, as in PySpark.
+``cogroup`` is built as PySpark builds it: each side's values are tagged with
+the side they come from, the tagged RDDs are unioned and grouped by key, and
+each key's group is split back by tag.
+
+The joins are hash joins.  Both sides are placed by the same hash
+partitioner (``partitionBy``: no shuffle for a side already placed so, as
+the RDD paper's PageRank relies on); then partition i of the result joins
+partition i of each side: the right side's records are grouped into a dict,
+and the left side streams past it, so the left side is never tagged,
+grouped nor held in memory.  If the right side does not fit in the worker's
+memory budget, the partition falls back to the grouped join, which spills
+(``spill.ExternalGrouper``).  The number of partitions is what PySpark's
+union-based join gives: ``numPartitions``, else ``spark.default.parallelism``,
+else that of the sides when they are partitioned alike, else their sum.
 """
 from functools import reduce as _reduce
+from itertools import chain
 
 from .resultiterable import ResultIterable
 
-__all__ = ["cogroup", "join"]
+__all__ = ["cogroup", "join", "hash_join"]
 
 
 def cogroup(rdds, numPartitions):
@@ -43,10 +53,90 @@ def _tagger(side):
 
 
 def join(left, right, numPartitions, keep_left, keep_right):
-    vs = left.mapPartitionsWithIndex(_tagger(1), True)
-    ws = right.mapPartitionsWithIndex(_tagger(2), True)
+    from .lineage import CoPartitionedJoinRDD
+    from .partitioner import Partitioner, portable_hash
 
-    def dispatch(seq):
+    n = numPartitions
+    if n is None:
+        if left.ctx._conf.contains("spark.default.parallelism"):
+            n = left.ctx.defaultParallelism
+        elif left.partitioner is not None and left.partitioner == right.partitioner:
+            n = left.getNumPartitions()
+        else:
+            n = left.getNumPartitions() + right.getNumPartitions()
+    placed = Partitioner(n, portable_hash)
+    sides = [side if side.partitioner == placed else side.partitionBy(n) for side in (left, right)]
+    return CoPartitionedJoinRDD(sides[0], sides[1], keep_left, keep_right)
+
+
+#: right-side records grouped between two memory checks
+BUILD_CHUNK = 65536
+
+
+def hash_join(left, right, keep_left, keep_right):
+    """Join one partition: ``(k, (v, w))`` for every match of ``left`` and ``right`` records.
+
+    ``left`` and ``right`` are iterators of pairs; ``keep_left``/``keep_right``
+    make the outer joins (``None`` for the missing side).
+    """
+    from itertools import islice
+
+    from ._impl import shuffle as kernels
+    from .spill import context
+
+    ctx = context()
+    table = {}
+    right = iter(right)
+    while True:
+        chunk = list(islice(right, BUILD_CHUNK))
+        if not chunk:
+            break
+        kernels.group_pairs(chunk, table)
+        if ctx.over():
+            return _grouped_join(left, _chain_grouped(table, right), keep_left, keep_right)
+    return _probe(left, table, keep_left, keep_right)
+
+
+def _probe(left, table, keep_left, keep_right):
+    from .records import not_a_pair
+
+    get = table.get
+    matched = set() if keep_right else None
+    for record in left:
+        try:
+            k, v = record
+        except (TypeError, ValueError):
+            raise not_a_pair(record) from None
+        ws = get(k)
+        if ws is not None:
+            for w in ws:
+                yield k, (v, w)
+            if matched is not None:
+                matched.add(k)
+        elif keep_left:
+            yield k, (v, None)
+    if matched is not None:
+        for k, ws in table.items():
+            if k not in matched:
+                for w in ws:
+                    yield k, (None, w)
+
+
+def _chain_grouped(table, rest):
+    """The right side again as pairs: what was grouped (freed as it goes), then the rest."""
+    while table:
+        k, ws = table.popitem()
+        for w in ws:
+            yield k, w
+    yield from rest
+
+
+def _grouped_join(left, right, keep_left, keep_right):
+    """The join by grouping both sides by key, spilling as needed (bounded memory)."""
+    from .spill import ExternalGrouper
+
+    tagged = chain(_tagger(1)(None, left), _tagger(2)(None, right))
+    for k, seq in ExternalGrouper().add_values(tagged).items():
         vbuf, wbuf = [], []
         for n, v in seq:
             (vbuf if n == 1 else wbuf).append(v)
@@ -54,6 +144,6 @@ def join(left, right, numPartitions, keep_left, keep_right):
             wbuf.append(None)
         if keep_right and not vbuf:
             vbuf.append(None)
-        return [(v, w) for v in vbuf for w in wbuf]
-
-    return vs.union(ws).groupByKey(numPartitions).flatMapValues(dispatch)
+        for v in vbuf:
+            for w in wbuf:
+                yield k, (v, w)

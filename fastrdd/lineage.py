@@ -16,7 +16,8 @@ from .serializers import dumps_records
 from .specialize import NOT_CONSTANT
 
 __all__ = ["ParallelCollectionRDD", "FileRDD", "text_file", "PipelinedRDD", "UnionRDD",
-           "PartitionerAwareUnionRDD", "CoalescedRDD", "ShuffledRDD", "CartesianRDD", "ZippedRDD",
+           "PartitionerAwareUnionRDD", "CoalescedRDD", "ShuffledRDD", "CartesianRDD",
+           "CoPartitionedJoinRDD", "ZippedRDD",
            "union_of", "slice_collection"]
 
 
@@ -276,6 +277,29 @@ class CartesianRDD(RDD):
     def _make_node(self, node_of):
         return pipeline.CartesianNode(self._id, self._level(), node_of(self._left),
                                       node_of(self._right), self._right.getNumPartitions())
+
+
+class CoPartitionedJoinRDD(RDD):
+    """A join of two RDDs partitioned alike: partition i joins their partitions i."""
+
+    def __init__(self, left, right, keep_left, keep_right):
+        super().__init__(left.ctx, left.partitioner)
+        self._left = left
+        self._right = right
+        self._keep = (keep_left, keep_right)
+
+    def getNumPartitions(self):
+        return self._left.getNumPartitions()
+
+    def _narrow_parents(self):
+        return [self._left, self._right]
+
+    def _parent_splits(self, split):
+        return [(self._left, split), (self._right, split)]
+
+    def _make_node(self, node_of):
+        return pipeline.HashJoinNode(self._id, self._level(), node_of(self._left),
+                                     node_of(self._right), *self._keep)
 
 
 class ZippedRDD(RDD):

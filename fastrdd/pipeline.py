@@ -14,11 +14,12 @@ reads map outputs through the runtime.
 """
 from itertools import chain, zip_longest
 
+from .joins import hash_join
 from .serializers import loads_records
 from .shuffle import aggregate_reduce_side
 
 __all__ = ["Node", "ParallelNode", "SplitNode", "MapNode", "PairedKeysNode", "UnionNode",
-           "ZipUnionNode", "CoalesceNode", "ShuffledNode", "CartesianNode", "ZipNode"]
+           "ZipUnionNode", "CoalesceNode", "ShuffledNode", "CartesianNode", "HashJoinNode", "ZipNode"]
 
 
 class Node:
@@ -176,6 +177,37 @@ class CartesianNode(Node):
         i, j = divmod(split, self.right_partitions)
         others = list(self.right.iterator(j, runtime))
         return ((x, y) for x in self.left.iterator(i, runtime) for y in others)
+
+
+class HashJoinNode(Node):
+    """Partition i of a join of two parents partitioned alike (see ``joins.hash_join``)."""
+
+    __slots__ = ("left", "right", "keep_left", "keep_right")
+
+    def __init__(self, rdd_id, persist, left, right, keep_left, keep_right):
+        super().__init__(rdd_id, persist)
+        self.left = left
+        self.right = right
+        self.keep_left = keep_left
+        self.keep_right = keep_right
+
+    def compute(self, split, runtime):
+        right = self.right.iterator(split, runtime)
+        return hash_join(_Deferred(self.left, split, runtime), right, self.keep_left, self.keep_right)
+
+
+class _Deferred:
+    """A parent's partition, opened only when first iterated (after the other side is built)."""
+
+    __slots__ = ("node", "split", "runtime")
+
+    def __init__(self, node, split, runtime):
+        self.node = node
+        self.split = split
+        self.runtime = runtime
+
+    def __iter__(self):
+        return iter(self.node.iterator(self.split, self.runtime))
 
 
 class ZipNode(Node):

@@ -21,7 +21,7 @@ import sys
 import threading
 from collections import defaultdict, deque
 from functools import reduce as _reduce
-from itertools import chain, islice
+from itertools import chain, count as itertools_count, islice
 
 from . import _impl
 from .approx import BoundedFloat  # noqa: F401  (PySpark exports it from its rdd module)
@@ -55,9 +55,16 @@ def _identity(x):
     return x
 
 
+_LIST_ITERATOR = type(iter([]))
+
+
 def _count_iter(_, iterator):
-    count = deque(enumerate(iterator, 1), maxlen=1)
-    return count[0][0] if count else 0
+    if type(iterator) is _LIST_ITERATOR:  # a cached partition: its length is known
+        return operator.length_hint(iterator)
+    # zip reuses its result tuple when the deque drops it at once: no allocation per record
+    counter = itertools_count()
+    deque(zip(iterator, counter), maxlen=0)
+    return next(counter)
 
 
 def _collect_partition(_, iterator):
@@ -249,7 +256,7 @@ class RDD:
         return self
 
     def unpersist(self, blocking=False):
-        """Drop this RDD's cached partitions from every worker.
+        """Drop this RDD's cached partitions from every worker (``blocking``: wait until done).
 
         >>> rdd = sc.parallelize([1, 2]).cache()
         >>> rdd.count()
@@ -259,7 +266,7 @@ class RDD:
         """
         self.is_cached = False
         self._storage_level = StorageLevel(False, False, False, False, 1)
-        self.ctx._scheduler.unpersist(self._id)
+        self.ctx._scheduler.unpersist(self._id, blocking)
         return self
 
     def getStorageLevel(self):

@@ -53,6 +53,9 @@ from .errors import JobFailedError, RemoteTraceback, TaskError, WorkerLostError
 from .status import JobCancelledError, JobRegistry, StageRecord
 from .worker import decode_result
 
+#: longest wait of ``unpersist(blocking=True)`` for the workers' answers
+UNPERSIST_TIMEOUT = 60.0
+
 __all__ = ["DAGScheduler"]
 
 
@@ -217,26 +220,39 @@ class DAGScheduler:
                 return wid
         return None
 
-    def unpersist(self, rdd_id):
+    def unpersist(self, rdd_id, blocking=False):
+        """Drop an RDD's blocks everywhere; with ``blocking``, until every live worker says so."""
         with self.lock:
             for key in [k for k in self.cache_locs if k[0] == rdd_id]:
                 del self.cache_locs[key]
-            for wid in list(self.backend.workers):
-                self.backend.send(wid, ("unpersist", rdd_id))
+            waiting = {wid for wid in list(self.backend.workers)
+                       if self.backend.send(wid, ("unpersist", rdd_id, blocking)) and blocking}
+            deadline = time.monotonic() + UNPERSIST_TIMEOUT
+            while waiting and time.monotonic() < deadline:
+                for event in self.backend.poll(0.05):
+                    if event[0] == "lost" or event[2] == ("unpersisted", rdd_id):
+                        waiting.discard(event[1])
+                    self._idle_event(event)
 
     def _reap(self):
         """Before a job: replace workers that died while idle, drop stale replies."""
         for event in self.backend.poll(0):
-            if event[0] == "lost":
-                self._forget_worker(event[1])
-                self.backend.replace(event[1])
-            else:
-                wid, msg = event[1], event[2]
-                handle = self.backend.workers.get(wid)
-                if handle is not None and handle.running == msg[1]:
-                    handle.running = None
-                if msg[0] == "done":
-                    self._note_blocks(wid, msg[3])
+            self._idle_event(event)
+
+    def _idle_event(self, event):
+        """A worker's message or loss outside a job."""
+        if event[0] == "lost":
+            self._forget_worker(event[1])
+            self.backend.replace(event[1])
+            return
+        wid, msg = event[1], event[2]
+        if msg[0] not in ("done", "failed"):
+            return  # e.g. the late "unpersisted" of a wait that timed out
+        handle = self.backend.workers.get(wid)
+        if handle is not None and handle.running == msg[1]:
+            handle.running = None
+        if msg[0] == "done":
+            self._note_blocks(wid, msg[3])
 
     def _note_blocks(self, wid, info):
         """Record where cached partitions now live, and which were evicted."""

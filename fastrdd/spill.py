@@ -19,6 +19,11 @@ damaged underneath the engine is detected (``SpillCorruptedError``) instead
 of read as wrong data.  A full disk raises ``OutOfDiskError`` naming the
 directory.  Files belong to the running task and are deleted when it ends.
 
+A frame may be compressed with LZ4 (``compress=True``: spills by default,
+as ``spark.shuffle.spill.compress``; cached blocks on disk with
+``spark.rdd.compress``); the high bit of its length says so, and
+``read_run`` reads both kinds.
+
 ``context()`` is the running task's ``SpillContext``; outside a task (the
 driver) it never spills.
 """
@@ -46,16 +51,19 @@ HOT_KEY_VALUES = 1024
 #: recursion limit of re-spilling one sub-file (then it is merged in memory)
 MAX_LEVEL = 4
 
-_FRAME = struct.Struct("<II")  # payload length, crc32
+_FRAME = struct.Struct("<II")  # payload length (| _COMPRESSED), crc32 of the stored bytes
+_COMPRESSED = 1 << 31
 
 
 class SpillContext:
     """The running task's memory monitor and run files."""
 
-    def __init__(self, monitor=None, directories=(), fanout=16):
+    def __init__(self, monitor=None, directories=(), fanout=16, compress=True):
         self.monitor = monitor or MemoryMonitor(None)
         self.directories = list(directories)
         self.fanout = fanout
+        #: LZ4-compress the frames of run files
+        self.compress = compress
         self._next_dir = 0
         #: run files made by this task, deleted by cleanup()
         self.files = []
@@ -73,7 +81,7 @@ class SpillContext:
         return path
 
     def new_writer(self, prefix):
-        writer = RunWriter(self.new_path(prefix))
+        writer = RunWriter(self.new_path(prefix), self.compress)
         self.writers.append(writer)
         return writer
 
@@ -117,9 +125,10 @@ def _check_disk(e, path):
 class RunWriter:
     """Append frames of records to a run file (checksummed)."""
 
-    def __init__(self, path):
+    def __init__(self, path, compress=False):
         self.path = path
         self.bytes = 0
+        self.compress = _lz4().compress if compress else None
         try:
             self.f = open(path, "ab", buffering=1 << 16)
         except OSError as e:
@@ -128,8 +137,12 @@ class RunWriter:
     def write(self, records):
         for i in range(0, len(records), RUN_BATCH):
             data = serde.dumps_batch(records[i:i + RUN_BATCH])
+            length = len(data)
+            if self.compress is not None:
+                data = self.compress(data)
+                length = len(data) | _COMPRESSED
             try:
-                self.f.write(_FRAME.pack(len(data), zlib.crc32(data)))
+                self.f.write(_FRAME.pack(length, zlib.crc32(data)))
                 self.f.write(data)
             except OSError as e:
                 self._fail(e)
@@ -153,8 +166,14 @@ class RunWriter:
         return self.bytes
 
 
-def write_run(path, records):
-    writer = RunWriter(path)
+def _lz4():
+    import lz4.block
+
+    return lz4.block
+
+
+def write_run(path, records, compress=False):
+    writer = RunWriter(path, compress)
     writer.write(records if isinstance(records, list) else list(records))
     return writer.close()
 
@@ -173,9 +192,13 @@ def read_run(path):
             if len(header) < _FRAME.size:
                 raise SpillCorruptedError(path, "truncated frame header")
             length, crc = _FRAME.unpack(header)
+            compressed = length & _COMPRESSED
+            length &= ~_COMPRESSED
             data = f.read(length)
             if len(data) != length or zlib.crc32(data) != crc:
                 raise SpillCorruptedError(path, "checksum mismatch")
+            if compressed:
+                data = _lz4().decompress(data)
             yield from serde.loads_batch(data)
 
 

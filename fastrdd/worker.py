@@ -7,9 +7,9 @@ Protocol (one pickled tuple per message, over a private pipe pair)::
     ("task", task_id, stage_id, split,       ("done", task_id, result, info)
              attempt, payloads, props)       ("failed", task_id, kind, error, traceback_text)
     ("forget", stage_id)                     ("hb",)  every HEARTBEAT_INTERVAL s
-    ("unpersist", rdd_id)                    (``info``: cached/evicted blocks, accumulator
+    ("unpersist", rdd_id, ack)               ("unpersisted", rdd_id)  if ack
+    ("unbroadcast", broadcast_id)             (``info``: cached/evicted blocks, accumulator
                                               updates, profile, bytes spilled)
-    ("unbroadcast", broadcast_id)
     ("remove_shuffle", shuffle_id)
     ("stop",)
 
@@ -114,7 +114,7 @@ class TaskRuntime:
         records = list(node.compute(split, self))
         if use_disk:
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            write_run(path, records)
+            write_run(path, records, self.worker.compress_blocks)
             self.cached.append((node.rdd_id, split))
         size = estimate_size(records) if use_memory else 0
         if use_memory and self.worker.make_room(key, size):
@@ -133,7 +133,7 @@ class Worker:
     """The worker's state machine; ``send`` is its only way out."""
 
     def __init__(self, send, directory, worker_id, budget=None, hysteresis=HYSTERESIS,
-                 spill_dirs=None, storage_fraction=0.5):
+                 spill_dirs=None, storage_fraction=0.5, compress_spills=True, compress_blocks=False):
         self.send = send
         self.directory = directory
         self.worker_id = worker_id
@@ -142,6 +142,9 @@ class Worker:
         self.budget = budget
         self.monitor = MemoryMonitor(budget, hysteresis=hysteresis)
         self.spill_dirs = spill_dirs or [os.path.join(directory, "spill")]
+        #: LZ4 for spill runs (spark.shuffle.spill.compress) and disk blocks (spark.rdd.compress)
+        self.compress_spills = compress_spills
+        self.compress_blocks = compress_blocks
         capacity = int(budget * storage_fraction) if budget is not None else None
         self.store = blockstore.BlockStore(capacity)
         #: blocks dropped by make_room since the last task report
@@ -194,6 +197,8 @@ class Worker:
             for name in os.listdir(blocks) if os.path.isdir(blocks) else ():
                 if name.startswith("rdd_%d_" % rdd_id):
                     os.unlink(os.path.join(blocks, name))
+            if len(msg) > 2 and msg[2]:  # the driver waits (unpersist(blocking=True))
+                self.send(("unpersisted", rdd_id))
         elif op == "pypath":
             import importlib
 
@@ -222,7 +227,7 @@ class Worker:
             accumulators.reset_task_copies()
             runtime = TaskRuntime(self, payloads, locations)
             self.monitor.reset()
-            spill = SpillContext(self.monitor, self.spill_dirs)
+            spill = SpillContext(self.monitor, self.spill_dirs, compress=self.compress_spills)
             set_context(spill)
             if props and "fastrdd.barrier.tasks" in props:
                 directory = os.path.join(os.path.dirname(self.directory), f"barrier-{stage_id}")
@@ -364,7 +369,9 @@ def main(argv=None):
                     budget=parse_size(budget) if budget else None,
                     hysteresis=float(env.get("FASTRDD_MEMORY_HYSTERESIS", HYSTERESIS)),
                     spill_dirs=spill_dirs or None,
-                    storage_fraction=float(env.get("FASTRDD_STORAGE_FRACTION", "0.5")))
+                    storage_fraction=float(env.get("FASTRDD_STORAGE_FRACTION", "0.5")),
+                    compress_spills=env.get("FASTRDD_COMPRESS_SPILLS", "true") == "true",
+                    compress_blocks=env.get("FASTRDD_COMPRESS_BLOCKS", "false") == "true")
     threading.Thread(target=heartbeat, name="fastrdd-heartbeat", daemon=True).start()
     send(("ready", os.getpid()))
     while worker.running:

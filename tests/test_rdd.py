@@ -67,14 +67,21 @@ def test_key_operators_match_python(sc, data, n, m):
 def test_joins_match_python(sc, left, right, n):
     a, b = sc.parallelize(left, n), sc.parallelize(right, 2)
     lg, rg = groups(left), groups(right)
-    inner = [(k, (v, w)) for k in lg for v in lg[k] for w in rg.get(k, [])]
+    # a joined record keeps its left record's own key (1 and 1.0 join, and stay apart)
+    inner = [(k, (v, w)) for k, v in left for w in rg.get(k, [])]
     assert norm(a.join(b).collect()) == norm(inner)
-    louter = inner + [(k, (v, None)) for k in lg if k not in rg for v in lg[k]]
+    louter = inner + [(k, (v, None)) for k, v in left if k not in rg]
     assert norm(a.leftOuterJoin(b).collect()) == norm(louter)
     router = inner + [(k, (None, w)) for k in rg if k not in lg for w in rg[k]]
     assert norm(a.rightOuterJoin(b).collect()) == norm(router)
     full = louter + [(k, (None, w)) for k in rg if k not in lg for w in rg[k]]
     assert norm(a.fullOuterJoin(b).collect()) == norm(full)
+    # sides already placed alike are joined where they are: no shuffle
+    pa, pb = a.partitionBy(3), b.partitionBy(3)
+    joined = pa.join(pb)
+    assert joined.getNumPartitions() == 3 and joined.partitioner == pa.partitioner
+    assert norm(joined.collect()) == norm(inner)
+    assert a.join(b, 5).getNumPartitions() == 5 and a.join(b).getNumPartitions() == n + 2
     cg = {k: (sorted(x), sorted(y)) for k, (x, y) in a.cogroup(b).collect()}
     assert cg == {k: (sorted(lg.get(k, [])), sorted(rg.get(k, []))) for k in set(lg) | set(rg)}
 

@@ -79,6 +79,36 @@ def test_corrupted_and_full_run_files(tmp_path):
         write_run("/dev/full", list(range(100000)))
 
 
+@pytest.mark.parametrize("compress", [False, True])
+def test_run_files_round_trip_compressed_or_not(tmp_path, compress):
+    records = [("key", i, "x" * (i % 50)) for i in range(5000)]
+    path = str(tmp_path / "run")
+    size = write_run(path, records, compress)
+    assert list(read_run(path)) == records and size == os.path.getsize(path)
+    plain = write_run(str(tmp_path / "plain"), records)
+    assert (size < plain / 2) if compress else size == plain
+    with open(path, "r+b") as f:  # damage inside the first frame's stored bytes
+        f.seek(40)
+        f.write(b"\xff\xfe\xfd")
+    with pytest.raises(SpillCorruptedError, match="checksum"):
+        list(read_run(path))
+
+
+def test_compressed_disk_blocks_and_spills(fresh):
+    sc = fresh("local[1]", spark_rdd_compress="true", fastrdd_worker_memory="1m",
+               fastrdd_memory_hysteresis="0")
+    rdd = sc.parallelize([("k%d" % (i % 50), "v" * 40) for i in range(20000)], 2)
+    cached = rdd.persist(StorageLevel.DISK_ONLY)
+    assert cached.count() == 20000
+    blocks = os.path.join(next(iter(sc._backend.workers.values())).directory, "blocks")
+    stored = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(blocks) for f in fs)
+    assert 0 < stored < 20000 * 40 / 4  # the repetitive values compress well
+    assert sorted(cached.collect()) == sorted(rdd.collect())
+    assert {k: len(v) for k, v in cached.groupByKey(2).collect()} == {"k%d" % i: 400 for i in range(50)}
+    with pytest.raises(ValueError, match="spark.rdd.compress must be true or false"):
+        fresh("local[1]", spark_rdd_compress="yes please")
+
+
 def test_parse_size():
     assert parse_size("100m") == 100 << 20 and parse_size("1.5g") == int(1.5 * (1 << 30))
     with pytest.raises(ValueError, match="Invalid size"):
@@ -115,6 +145,21 @@ def test_shuffles_spill_and_stay_correct(tiny):
     assert leftovers == []  # run files are removed when their task ends
 
 
+def test_joins_whose_build_side_does_not_fit_fall_back_to_grouping(tiny):
+    sc, _ = tiny
+    left = [(i % 300, i) for i in range(20000)]
+    right = [(k, -k) for k in range(0, 400, 2)] * 2
+    a, b = sc.parallelize(left, 3), sc.parallelize(right, 2)
+    rg = defaultdict(list)
+    for k, w in right:
+        rg[k].append(w)
+    inner = [(k, (v, w)) for k, v in left for w in rg.get(k, [])]
+    assert sorted(a.join(b, 3).collect()) == sorted(inner)
+    assert sorted(a.fullOuterJoin(b, 3).collect()) == sorted(
+        inner + [(k, (v, None)) for k, v in left if k not in rg]
+        + [(k, (None, w)) for k, w in right if k >= 300])
+
+
 def test_hot_key_group_larger_than_budget(tiny):
     sc, _ = tiny
     rdd = sc.parallelize(range(200000), 4).map(lambda i: ("hot" if i % 10 else f"k{i % 3}", i))
@@ -148,6 +193,18 @@ def test_storage_levels_under_pressure(fresh, tmp_path):
     sc.parallelize([1]).count()  # the worker handles unpersist before this task
     blocks = [os.path.join(h.directory, "blocks") for h in sc._backend.workers.values()]
     assert all(not os.listdir(b) for b in blocks if os.path.isdir(b))  # unpersist deleted them
+
+
+def test_blocking_unpersist_returns_when_the_blocks_are_gone(fresh):
+    sc = fresh("local[2]")
+    rdd = sc.parallelize(range(4000), 4).map(lambda x: x * 2).persist(StorageLevel.DISK_ONLY)
+    assert rdd.sum() == 2 * sum(range(4000))
+    blocks = [os.path.join(h.directory, "blocks") for h in sc._backend.workers.values()]
+    assert sum(len(os.listdir(b)) for b in blocks if os.path.isdir(b)) == 4
+    rdd.unpersist(blocking=True)
+    assert all(not os.listdir(b) for b in blocks if os.path.isdir(b))
+    assert rdd.sum() == 2 * sum(range(4000))  # the context carries on
+    rdd.unpersist(blocking=True)
 
 
 def test_damaged_cache_file_is_recomputed(fresh):
