@@ -13,6 +13,7 @@ EXTENSIONS = [
     Extension("fastrdd._shuffle", ["fastrdd/_shuffle.pyx"]),
     Extension("fastrdd._serde", ["fastrdd/_serde.pyx"]),
     Extension("fastrdd._core.blockstore", ["fastrdd/_core/blockstore.pyx"]),
+    Extension("fastrdd._core.iterators", ["fastrdd/_core/iterators.pyx"]),
 ]
 
 

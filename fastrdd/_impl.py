@@ -1,8 +1,9 @@
 """The one place that chooses between compiled modules and their twins.
 
 Every compiled module (``fastrdd._shuffle``, ``fastrdd._serde``,
-``fastrdd._core.blockstore``) has a pure-Python twin with the same public
-names (``_shuffle_py``, ``_serde_py``, ``_core.blockstore_py``).  The rest of
+``fastrdd._core.blockstore``, ``fastrdd._core.iterators``) has a pure-Python
+twin with the same public names (``_shuffle_py``, ``_serde_py``,
+``_core.blockstore_py``, ``_core.iterators_py``).  The rest of
 the package imports hot-path functions from here, never from a twin.
 
 ``FASTRDD_PUREPYTHON=1`` forces the twins; a missing compiled module (no
@@ -24,6 +25,7 @@ SHUFFLE_API = (
 )
 SERDE_API = ("dumps_batch", "loads_batch")
 BLOCKSTORE_API = ("BlockStore",)
+ITERATORS_API = ("filter_contains",)
 
 PURE_ENV = "FASTRDD_PUREPYTHON"
 
@@ -51,10 +53,12 @@ def load(compiled, twin, names, pure=None):
 shuffle = load("fastrdd._shuffle", "fastrdd._shuffle_py", SHUFFLE_API)
 serde = load("fastrdd._serde", "fastrdd._serde_py", SERDE_API)
 blockstore = load("fastrdd._core.blockstore", "fastrdd._core.blockstore_py", BLOCKSTORE_API)
+iterators = load("fastrdd._core.iterators", "fastrdd._core.iterators_py", ITERATORS_API)
 
 IMPLEMENTATION = {
     "shuffle": shuffle.__name__,
     "serde": serde.__name__,
     "blockstore": blockstore.__name__,
+    "iterators": iterators.__name__,
 }
 COMPILED = not any(name.endswith("_py") for name in IMPLEMENTATION.values())

@@ -30,7 +30,7 @@ from .records import codec as _codec, keys_of as _keys_of, not_a_pair as _not_a_
 from .records import pairs as _pairs, values_of as _values_of
 from .partitioner import Partitioner, portable_hash
 from .resultiterable import ResultIterable
-from .specialize import pair_constant
+from .specialize import NOT_CONSTANT, contains_operand, pair_constant
 from .storagelevel import StorageLevel
 
 __all__ = ["RDD"]
@@ -499,7 +499,13 @@ class RDD:
         >>> sc.parallelize([1, 2, 3, 4, 5]).filter(lambda x: x % 2 == 0).collect()
         [2, 4]
         """
-        return self.mapPartitionsWithIndex(lambda _, iterator: (x for x in iterator if f(x)), True)
+        def filter_partition(_, iterator):
+            needle = contains_operand(f)  # in the task: a captured value is read when used
+            if needle is NOT_CONSTANT:
+                return (x for x in iterator if f(x))
+            return _impl.iterators.filter_contains(iterator, needle, f)
+
+        return self.mapPartitionsWithIndex(filter_partition, True)
 
     def glom(self):
         """Turn each partition into a list.

@@ -13,20 +13,34 @@ word, more than the dict update they feed.  When a function's bytecode is
   exactly what the lambda does).  When that raises, the kernels call the
   user's function again so that the error shows the user's line.
 
+* ``contains_operand(f)``: ``f`` is ``lambda s: X in s`` with ``X`` a
+  constant or a captured variable (the log-mining query); a filter then
+  runs ``X in s`` in C (``_core/iterators``), with the same error fallback.
+
 Shapes are compared with reference functions compiled by the running
 interpreter, so the test holds on every CPython version whatever its
 opcodes.  Anything else (defaults, closures, other constants) is simply
 called as written.
 """
 import dis
+import functools
 import inspect
 import operator
 import types
 
-__all__ = ["NOT_CONSTANT", "pair_constant", "is_plain_add"]
+__all__ = ["NOT_CONSTANT", "pair_constant", "is_plain_add", "contains_operand"]
 
-#: ``pair_constant``'s answer for a function that is not ``lambda x: (x, C)``
-NOT_CONSTANT = object()
+class _NotConstant:
+    """The answer for a function of no recognised shape: one object in every process."""
+
+    def __reduce__(self):
+        return "NOT_CONSTANT"  # unpickled as this module's own singleton
+
+    def __repr__(self):
+        return "NOT_CONSTANT"
+
+
+NOT_CONSTANT = _NotConstant()
 
 #: opcodes that do no work (they differ between versions and build modes)
 _IGNORED = frozenset({"RESUME", "NOP", "CACHE", "EXTENDED_ARG"})
@@ -36,6 +50,7 @@ def _instructions(code):
     return [i for i in dis.get_instructions(code) if i.opname not in _IGNORED]
 
 
+@functools.lru_cache(maxsize=512)
 def _shape(code):
     """The instructions of ``code`` as (opname, arg), constants' indices left out."""
     return [(i.opname, None if i.opname == "LOAD_CONST" else i.arg) for i in _instructions(code)]
@@ -52,8 +67,15 @@ def _plain_function(f, nargs):
     return code
 
 
+def _captured():
+    needle = None
+    return lambda s: needle in s
+
+
 _PAIR_SHAPE = _shape((lambda x: (x, 0)).__code__)
 _ADD_SHAPE = _shape((lambda a, b: a + b).__code__)
+_CONTAINS_CONST_SHAPE = _shape((lambda s: "" in s).__code__)
+_CONTAINS_CELL_SHAPE = _shape(_captured().__code__)
 
 
 def pair_constant(f):
@@ -72,3 +94,23 @@ def is_plain_add(f):
         return True
     code = _plain_function(f, 2)
     return code is not None and _shape(code) == _ADD_SHAPE
+
+
+def contains_operand(f):
+    """``X`` if ``f`` is ``lambda s: X in s`` (``X`` constant or captured), else ``NOT_CONSTANT``.
+
+    A captured ``X`` is read now: call this when the filter runs (in the
+    task), not when it is defined, since Python closures bind late.
+    """
+    code = _plain_function(f, 1)
+    if code is None:
+        return NOT_CONSTANT
+    shape = _shape(code)
+    if shape == _CONTAINS_CONST_SHAPE:
+        return next(i.argval for i in _instructions(code) if i.opname == "LOAD_CONST")
+    if shape == _CONTAINS_CELL_SHAPE and f.__closure__ is not None and len(f.__closure__) == 1:
+        try:
+            return f.__closure__[0].cell_contents
+        except ValueError:  # an empty cell: let the call raise NameError as written
+            return NOT_CONSTANT
+    return NOT_CONSTANT

@@ -5,13 +5,14 @@ as bare keys, and ``a + b`` merges are added in C.  Neither may change any
 result, nor hide the user's line when an addition fails.
 """
 import operator
+import re
 from collections import Counter
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fastrdd.specialize import NOT_CONSTANT, is_plain_add, pair_constant
+from fastrdd.specialize import NOT_CONSTANT, contains_operand, is_plain_add, pair_constant
 
 SETTINGS = settings(max_examples=15, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -118,3 +119,66 @@ def test_a_failing_addition_shows_the_users_line(sc):
     assert f'{__file__}", line {USER_ADD_LINE}, in user_add' in str(info.value.__cause__)
     # the context is still usable
     assert sc.parallelize(["a", "a"]).map(one).reduceByKey(user_add).collect() == [("a", 2)]
+
+
+# -- filter(lambda s: X in s): the test in C ------------------------------------------
+@pytest.fixture(scope="module", params=["compiled", "pure"])
+def iterators(request):
+    from fastrdd._impl import ITERATORS_API, load
+
+    module = load("fastrdd._core.iterators", "fastrdd._core.iterators_py", ITERATORS_API,
+                  pure=request.param == "pure")
+    if request.param == "compiled" and module.__name__.endswith("_py"):
+        pytest.fail("fastrdd._core.iterators is not built")
+    return module
+
+
+texts = st.lists(st.one_of(st.text(max_size=6), st.binary(max_size=4),
+                           st.lists(st.integers(0, 3), max_size=3), st.integers()), max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(items=texts, needle=st.one_of(st.text(max_size=2), st.binary(max_size=1), st.integers(0, 3)))
+def test_filter_contains_is_the_generator_it_replaces(iterators, items, needle):
+    def user(s):
+        return needle in s
+
+    def reference():
+        return [s for s in items if user(s)]
+
+    try:
+        expected = reference()
+    except TypeError as e:
+        with pytest.raises(TypeError, match=re.escape(str(e))) as info:
+            list(iterators.filter_contains(iter(items), needle, user))
+        assert info.traceback[-1].name == "user"  # raised by the user's own function
+    else:
+        assert list(iterators.filter_contains(iter(items), needle, user)) == expected
+
+
+def test_contains_operand():
+    def captured(term):
+        return lambda s: term in s
+
+    assert contains_operand(lambda s: "foo" in s) == "foo"
+    assert contains_operand(captured(b"x")) == b"x"
+    for f in [lambda s: "a" not in s, lambda s: s in "abc", lambda s: "a" in s.lower(), len,
+              lambda s, t="a": t in s, lambda s: GLOBAL_ONE in s]:
+        assert contains_operand(f) is NOT_CONSTANT
+
+
+def test_contains_filters_in_jobs(sc):
+    lines = sc.parallelize(["ERROR mysql down", "INFO ok", "ERROR php", "WARN mysql slow"], 2)
+    assert lines.filter(lambda s: "mysql" in s).collect() == ["ERROR mysql down", "WARN mysql slow"]
+    queries = []
+    for term in ["mysql", "php"]:
+        queries.append(lines.filter(lambda s: term in s))
+    # Python closures bind late: both filters look for the last term, as in PySpark
+    assert [q.count() for q in queries] == [1, 1]
+    term = "ERROR"
+    errors = lines.filter(lambda s: term in s)
+    term = "INFO"
+    assert errors.collect() == ["INFO ok"]
+    with pytest.raises(TypeError) as info:
+        sc.parallelize(["a", 5], 1).filter(lambda s: "a" in s).collect()
+    assert "test_specialize.py" in str(info.value.__cause__)
