@@ -6,18 +6,45 @@ user's functions captured the object, so ``explain_failure`` walks the
 functions of the stage, their closure cells, globals and defaults, and
 names the first captured value that cannot be pickled.
 """
+import io
+import marshal
 import types
+from collections import ChainMap
 
 import cloudpickle
 
 from .errors import ClosureError
 
-__all__ = ["dumps_stage", "explain_failure"]
+__all__ = ["dumps_stage", "dumps_function", "explain_failure"]
+
+
+def _code_reduce(code):
+    # marshal keeps every field, co_filename included; workers run the same
+    # Python as the driver (cloudpickle's own code reducer is version-bound too)
+    return marshal.loads, (marshal.dumps(code),)
+
+
+class _SourceKeepingPickler(cloudpickle.Pickler):
+    """cloudpickle, keeping the source file name of the functions it pickles by value.
+
+    cloudpickle 3.1 writes every code object's file name as "<dynamic-code>"
+    (for deterministic payloads); a worker traceback would then no longer
+    show the user's file and line.
+    """
+
+    dispatch_table = ChainMap({types.CodeType: _code_reduce}, cloudpickle.Pickler.dispatch_table)
+
+
+def dumps_function(obj):
+    """``cloudpickle.dumps(obj)``, code objects keeping their file names."""
+    buffer = io.BytesIO()
+    _SourceKeepingPickler(buffer, protocol=5).dump(obj)
+    return buffer.getvalue()
 
 
 def dumps_stage(stage):
     try:
-        return cloudpickle.dumps(stage, protocol=5)
+        return dumps_function(stage)
     except ClosureError:
         raise
     except Exception as e:

@@ -74,3 +74,11 @@ def test_stop_iteration_in_user_code_fails_the_job(sc):
         sc.parallelize(range(10), 2).reduce(lambda a, b: stop(3))
     with pytest.raises(RuntimeError, match="Caught StopIteration"):
         sc.parallelize([(1, 1), (1, 2)], 1).reduceByKey(lambda a, b: stop(3)).collect()
+
+
+def test_worker_traceback_names_the_file_of_a_lambda(sc):
+    # lambdas are pickled by value; cloudpickle 3.1 would rename their file "<dynamic-code>"
+    line = __import__("inspect").currentframe().f_lineno + 2
+    with pytest.raises(ZeroDivisionError) as info:
+        sc.parallelize([1, 0], 1).map(lambda x: 1 / x).collect()
+    assert f'{__file__}", line {line}, in <lambda>' in str(info.value.__cause__)
