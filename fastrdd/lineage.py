@@ -279,14 +279,13 @@ class CartesianRDD(RDD):
                                       node_of(self._right), self._right.getNumPartitions())
 
 
-class CoPartitionedJoinRDD(RDD):
-    """A join of two RDDs partitioned alike: partition i joins their partitions i."""
+class _SideBySideRDD(RDD):
+    """Partition i is made from partition i of two parents with as many partitions."""
 
-    def __init__(self, left, right, keep_left, keep_right):
-        super().__init__(left.ctx, left.partitioner)
+    def __init__(self, left, right, partitioner=None):
+        super().__init__(left.ctx, partitioner)
         self._left = left
         self._right = right
-        self._keep = (keep_left, keep_right)
 
     def getNumPartitions(self):
         return self._left.getNumPartitions()
@@ -296,28 +295,22 @@ class CoPartitionedJoinRDD(RDD):
 
     def _parent_splits(self, split):
         return [(self._left, split), (self._right, split)]
+
+
+class CoPartitionedJoinRDD(_SideBySideRDD):
+    """A join of two RDDs partitioned alike: partition i joins their partitions i."""
+
+    def __init__(self, left, right, keep_left, keep_right):
+        super().__init__(left, right, left.partitioner)
+        self._keep = (keep_left, keep_right)
 
     def _make_node(self, node_of):
         return pipeline.HashJoinNode(self._id, self._level(), node_of(self._left),
                                      node_of(self._right), *self._keep)
 
 
-class ZippedRDD(RDD):
+class ZippedRDD(_SideBySideRDD):
     """Partition i pairs up the elements of partition i of two RDDs."""
-
-    def __init__(self, left, right):
-        super().__init__(left.ctx)
-        self._left = left
-        self._right = right
-
-    def getNumPartitions(self):
-        return self._left.getNumPartitions()
-
-    def _narrow_parents(self):
-        return [self._left, self._right]
-
-    def _parent_splits(self, split):
-        return [(self._left, split), (self._right, split)]
 
     def _make_node(self, node_of):
         return pipeline.ZipNode(self._id, self._level(), node_of(self._left), node_of(self._right))
