@@ -25,7 +25,7 @@ SHUFFLE_API = (
 )
 SERDE_API = ("dumps_batch", "loads_batch")
 BLOCKSTORE_API = ("BlockStore",)
-ITERATORS_API = ("filter_contains",)
+ITERATORS_API = ("filter_contains", "filter_prefix")
 
 PURE_ENV = "FASTRDD_PUREPYTHON"
 

@@ -30,7 +30,7 @@ from .records import codec as _codec, keys_of as _keys_of, not_a_pair as _not_a_
 from .records import pairs as _pairs, values_of as _values_of
 from .partitioner import Partitioner, portable_hash
 from .resultiterable import ResultIterable
-from .specialize import NOT_CONSTANT, contains_operand, pair_constant
+from .specialize import NOT_CONSTANT, contains_operand, pair_constant, prefix_operand
 from .storagelevel import StorageLevel
 
 __all__ = ["RDD"]
@@ -500,10 +500,14 @@ class RDD:
         [2, 4]
         """
         def filter_partition(_, iterator):
-            needle = contains_operand(f)  # in the task: a captured value is read when used
-            if needle is NOT_CONSTANT:
-                return (x for x in iterator if f(x))
-            return _impl.iterators.filter_contains(iterator, needle, f)
+            # recognised tests run in C; read in the task: a captured value is read when used
+            needle = contains_operand(f)
+            if needle is not NOT_CONSTANT:
+                return _impl.iterators.filter_contains(iterator, needle, f)
+            prefix = prefix_operand(f)
+            if prefix is not NOT_CONSTANT:
+                return _impl.iterators.filter_prefix(iterator, prefix, f)
+            return (x for x in iterator if f(x))
 
         return self.mapPartitionsWithIndex(filter_partition, True)
 

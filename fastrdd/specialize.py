@@ -16,6 +16,10 @@ word, more than the dict update they feed.  When a function's bytecode is
 * ``contains_operand(f)``: ``f`` is ``lambda s: X in s`` with ``X`` a
   constant or a captured variable (the log-mining query); a filter then
   runs ``X in s`` in C (``_core/iterators``), with the same error fallback.
+* ``prefix_operand(f)``: ``f`` is ``lambda s: s.startswith(X)`` (the seed's
+  ``lines.filter(lambda s: s.startswith("ERROR"))``); for ``str`` records
+  and a ``str`` prefix the filter tests the prefix in C, and calls ``f``
+  for anything else.
 
 Shapes are compared with reference functions compiled by the running
 interpreter, so the test holds on every CPython version whatever its
@@ -28,7 +32,7 @@ import inspect
 import operator
 import types
 
-__all__ = ["NOT_CONSTANT", "pair_constant", "is_plain_add", "contains_operand"]
+__all__ = ["NOT_CONSTANT", "pair_constant", "is_plain_add", "contains_operand", "prefix_operand"]
 
 class _NotConstant:
     """The answer for a function of no recognised shape: one object in every process."""
@@ -72,10 +76,17 @@ def _captured():
     return lambda s: needle in s
 
 
+def _captured_prefix():
+    prefix = None
+    return lambda s: s.startswith(prefix)
+
+
 _PAIR_SHAPE = _shape((lambda x: (x, 0)).__code__)
 _ADD_SHAPE = _shape((lambda a, b: a + b).__code__)
 _CONTAINS_CONST_SHAPE = _shape((lambda s: "" in s).__code__)
 _CONTAINS_CELL_SHAPE = _shape(_captured().__code__)
+_PREFIX_CONST_SHAPE = _shape((lambda s: s.startswith("")).__code__)
+_PREFIX_CELL_SHAPE = _shape(_captured_prefix().__code__)
 
 
 def pair_constant(f):
@@ -102,13 +113,26 @@ def contains_operand(f):
     A captured ``X`` is read now: call this when the filter runs (in the
     task), not when it is defined, since Python closures bind late.
     """
+    return _operand(f, _CONTAINS_CONST_SHAPE, _CONTAINS_CELL_SHAPE)
+
+
+def prefix_operand(f):
+    """``X`` if ``f`` is ``lambda s: s.startswith(X)``, else ``NOT_CONSTANT`` (read late too)."""
+    code = _plain_function(f, 1)
+    if code is None or "startswith" not in code.co_names:
+        return NOT_CONSTANT
+    return _operand(f, _PREFIX_CONST_SHAPE, _PREFIX_CELL_SHAPE)
+
+
+def _operand(f, const_shape, cell_shape):
+    """The one constant or captured value of a one-argument ``f`` of one of two shapes."""
     code = _plain_function(f, 1)
     if code is None:
         return NOT_CONSTANT
     shape = _shape(code)
-    if shape == _CONTAINS_CONST_SHAPE:
+    if shape == const_shape:
         return next(i.argval for i in _instructions(code) if i.opname == "LOAD_CONST")
-    if shape == _CONTAINS_CELL_SHAPE and f.__closure__ is not None and len(f.__closure__) == 1:
+    if shape == cell_shape and f.__closure__ is not None and len(f.__closure__) == 1:
         try:
             return f.__closure__[0].cell_contents
         except ValueError:  # an empty cell: let the call raise NameError as written

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fastrdd.specialize import NOT_CONSTANT, contains_operand, is_plain_add, pair_constant
+from fastrdd.specialize import (NOT_CONSTANT, contains_operand, is_plain_add, pair_constant,
+                                prefix_operand)
 
 SETTINGS = settings(max_examples=15, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -181,4 +182,56 @@ def test_contains_filters_in_jobs(sc):
     assert errors.collect() == ["INFO ok"]
     with pytest.raises(TypeError) as info:
         sc.parallelize(["a", 5], 1).filter(lambda s: "a" in s).collect()
+    assert "test_specialize.py" in str(info.value.__cause__)
+
+
+class _Str(str):
+    def startswith(self, prefix, *args):
+        return True  # a subclass may answer differently: the user's function decides
+
+
+@settings(max_examples=60, deadline=None)
+@given(items=st.lists(st.one_of(st.text(max_size=5), st.binary(max_size=3), st.integers(),
+                                st.text(max_size=3).map(_Str)), max_size=40),
+       prefix=st.one_of(st.text(max_size=2), st.binary(max_size=1), st.tuples(st.text(max_size=1))))
+def test_filter_prefix_is_the_generator_it_replaces(iterators, items, prefix):
+    def user(s):
+        return s.startswith(prefix)
+
+    try:
+        expected = [s for s in items if user(s)]
+    except (TypeError, AttributeError) as e:
+        with pytest.raises(type(e), match=re.escape(str(e))) as info:
+            list(iterators.filter_prefix(iter(items), prefix, user))
+        assert info.traceback[-1].name == "user"
+    else:
+        got = list(iterators.filter_prefix(iter(items), prefix, user))
+        assert got == expected and all(a is b for a, b in zip(got, expected))
+
+
+def test_prefix_operand():
+    def captured(p):
+        return lambda s: s.startswith(p)
+
+    assert prefix_operand(lambda s: s.startswith("ERROR")) == "ERROR"
+    assert prefix_operand(captured(("a", "b"))) == ("a", "b")
+    for f in [lambda s: s.endswith("x"), lambda s: s.startswith("a", 1), lambda s: "a" in s,
+              lambda s: s.lower().startswith("a"), lambda s: not s.startswith("a"), str.isdigit]:
+        assert prefix_operand(f) is NOT_CONSTANT
+
+
+def test_the_seeds_log_mining_filters(sc, tmp_path):
+    path = tmp_path / "log.txt"
+    path.write_text("ERROR\tdisk\tfull\nINFO\tok\tfine\nERROR\tmysql\tdown\n")
+    lines = sc.textFile(str(path))
+    errors = lines.filter(lambda s: s.startswith("ERROR"))
+    messages = errors.map(lambda s: s.split("\t")[2])
+    assert messages.filter(lambda s: "down" in s).count() == 1
+    assert errors.count() == 2
+    level = "INFO"
+    infos = lines.filter(lambda s: s.startswith(level))
+    level = "ERROR"
+    assert infos.count() == 2  # late binding, as in Python and PySpark
+    with pytest.raises(AttributeError) as info:
+        sc.parallelize(["ERROR x", 5], 1).filter(lambda s: s.startswith("ERROR")).collect()
     assert "test_specialize.py" in str(info.value.__cause__)

@@ -9,10 +9,15 @@ cimport cython
 from cpython.object cimport PyObject
 
 cdef extern from "Python.h":
-    int PySequence_Contains(object o, object value) except? -1
-    PyObject* PyIter_Next(object o) except? NULL
+    const Py_ssize_t PY_SSIZE_T_MAX
 
-__all__ = ["filter_contains"]
+cdef extern from "Python.h":
+    int PySequence_Contains(object o, object value) except? -1
+    Py_ssize_t PyUnicode_Tailmatch(object s, object sub, Py_ssize_t start, Py_ssize_t end,
+                                   int direction) except? -1
+    bint PyUnicode_CheckExact(object o)
+
+__all__ = ["filter_contains", "filter_prefix"]
 
 
 @cython.final
@@ -52,3 +57,42 @@ cdef class filter_contains:
             if found:
                 return s
         raise StopIteration
+
+
+@cython.final
+cdef class filter_prefix:
+    """The items ``s`` of ``iterator`` for which ``s.startswith(prefix)``.
+
+    >>> list(filter_prefix(["ERROR a", "INFO b"], "ERROR", lambda s: s.startswith("ERROR")))
+    ['ERROR a']
+    """
+    cdef:
+        object iterator   # the parent's records
+        object prefix     # the constant or captured value of ``s.startswith(prefix)``
+        object fallback   # the user's function: for records that are not exactly str
+        bint plain        # prefix is exactly a str
+
+    def __cinit__(self, iterator, prefix, fallback):
+        self.iterator = iter(iterator)
+        self.prefix = prefix
+        self.fallback = fallback
+        self.plain = PyUnicode_CheckExact(prefix)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        cdef object s
+        for s in self.iterator:
+            if self.plain and PyUnicode_CheckExact(s):
+                if PyUnicode_Tailmatch(s, self.prefix, 0, PY_SSIZE_T_MAX, -1):
+                    return s
+            elif self._call_fallback(s):
+                return s
+        raise StopIteration
+
+    cdef int _call_fallback(self, object s) except -1:
+        try:
+            return bool(self.fallback(s))
+        except StopIteration as e:
+            raise RuntimeError("generator raised StopIteration") from e

@@ -7,7 +7,7 @@ bytecode ``specialize.py`` recognised; each takes that function too, as
 raised by the user's own code, with the user's line in the traceback.
 """
 
-__all__ = ["filter_contains"]
+__all__ = ["filter_contains", "filter_prefix"]
 
 
 def filter_contains(iterator, needle, fallback):
@@ -24,4 +24,22 @@ def filter_contains(iterator, needle, fallback):
         except Exception:
             found = fallback(s)
         if found:
+            yield s
+
+
+def filter_prefix(iterator, prefix, fallback):
+    """The items ``s`` of ``iterator`` for which ``s.startswith(prefix)``.
+
+    ``fallback`` is the user's ``lambda s: s.startswith(prefix)``; it decides
+    for every item that is not exactly a ``str`` (or when ``prefix`` is not).
+
+    >>> list(filter_prefix(["ERROR a", "INFO b"], "ERROR", lambda s: s.startswith("ERROR")))
+    ['ERROR a']
+    """
+    plain = type(prefix) is str
+    for s in iterator:
+        if plain and type(s) is str:
+            if s.startswith(prefix):
+                yield s
+        elif fallback(s):
             yield s
