@@ -16,7 +16,11 @@ union-based join gives: ``numPartitions``, else ``spark.default.parallelism``,
 else that of the sides when they are partitioned alike, else their sum.
 """
 from functools import reduce as _reduce
-from itertools import chain
+from itertools import chain, islice
+
+from ._impl import shuffle as kernels
+from .records import not_a_pair
+from .spill import ExternalGrouper, context
 
 from .resultiterable import ResultIterable
 
@@ -39,21 +43,19 @@ def cogroup(rdds, numPartitions):
 
 def _tagger(side):
     """Tag each value with its side, in one generator (the hot path of every join)."""
-    from .records import not_a_pair as _not_a_pair
-
     def tag(_, iterator):
         for record in iterator:
             try:
                 k, v = record
             except (TypeError, ValueError):
-                raise _not_a_pair(record) from None
+                raise not_a_pair(record) from None
             yield k, (side, v)
 
     return tag
 
 
 def join(left, right, numPartitions, keep_left, keep_right):
-    from .lineage import CoPartitionedJoinRDD
+    from .lineage import CoPartitionedJoinRDD  # lineage -> pipeline -> this module
     from .partitioner import Partitioner, portable_hash
 
     n = numPartitions
@@ -79,11 +81,6 @@ def hash_join(left, right, keep_left, keep_right):
     ``left`` and ``right`` are iterators of pairs; ``keep_left``/``keep_right``
     make the outer joins (``None`` for the missing side).
     """
-    from itertools import islice
-
-    from ._impl import shuffle as kernels
-    from .spill import context
-
     ctx = context()
     table = {}
     right = iter(right)
@@ -98,8 +95,6 @@ def hash_join(left, right, keep_left, keep_right):
 
 
 def _probe(left, table, keep_left, keep_right):
-    from .records import not_a_pair
-
     get = table.get
     matched = set() if keep_right else None
     for record in left:
@@ -133,8 +128,6 @@ def _chain_grouped(table, rest):
 
 def _grouped_join(left, right, keep_left, keep_right):
     """The join by grouping both sides by key, spilling as needed (bounded memory)."""
-    from .spill import ExternalGrouper
-
     tagged = chain(_tagger(1)(None, left), _tagger(2)(None, right))
     for k, seq in ExternalGrouper().add_values(tagged).items():
         vbuf, wbuf = [], []

@@ -114,14 +114,13 @@ class MapOutputWriter:
         if agg.kind == "group":
             self._combine(records, kernels.group_pairs)
         else:
-            create, merge, is_add = agg.create_combiner, agg.merge_value, is_plain_add(agg.merge_value)
+            create, merge, is_add = _combine_functions(agg)
             self._combine(records, lambda chunk, combined: kernels.combine_pairs(
                 chunk, create, merge, combined, is_add))
 
     def consume_keys(self, keys, value):
         """``consume`` of ``(k, value)`` for every ``k`` of ``keys``, never building the pairs."""
-        agg = self.dep.aggregator
-        create, merge, is_add = agg.create_combiner, agg.merge_value, is_plain_add(agg.merge_value)
+        create, merge, is_add = _combine_functions(self.dep.aggregator)
         self._combine(keys, lambda chunk, combined: kernels.combine_keys(
             chunk, value, create, merge, combined, is_add))
 
@@ -170,6 +169,11 @@ class MapOutputWriter:
             for f, _ in spilled:
                 f.close()
         return pos
+
+
+def _combine_functions(agg):
+    """createCombiner, mergeValue, and whether mergeValue is a plain ``+`` (``specialize``)."""
+    return agg.create_combiner, agg.merge_value, is_plain_add(agg.merge_value)
 
 
 #: records between two memory checks on the map side (bigger than spill.CHUNK:

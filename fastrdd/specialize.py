@@ -91,12 +91,7 @@ _PREFIX_CELL_SHAPE = _shape(_captured_prefix().__code__)
 
 def pair_constant(f):
     """``C`` if ``f`` is ``lambda x: (x, C)``, else ``NOT_CONSTANT``."""
-    code = _plain_function(f, 1)
-    if code is None:
-        return NOT_CONSTANT
-    if _shape(code) != _PAIR_SHAPE:
-        return NOT_CONSTANT
-    return next(i.argval for i in _instructions(code) if i.opname == "LOAD_CONST")
+    return _operand(f, _PAIR_SHAPE, None)
 
 
 def is_plain_add(f):
@@ -118,16 +113,15 @@ def contains_operand(f):
 
 def prefix_operand(f):
     """``X`` if ``f`` is ``lambda s: s.startswith(X)``, else ``NOT_CONSTANT`` (read late too)."""
-    code = _plain_function(f, 1)
-    if code is None or "startswith" not in code.co_names:
-        return NOT_CONSTANT
-    return _operand(f, _PREFIX_CONST_SHAPE, _PREFIX_CELL_SHAPE)
+    # the shape holds the method's name by index only: the name itself is checked too
+    return _operand(f, _PREFIX_CONST_SHAPE, _PREFIX_CELL_SHAPE, names=("startswith",))
 
 
-def _operand(f, const_shape, cell_shape):
-    """The one constant or captured value of a one-argument ``f`` of one of two shapes."""
+def _operand(f, const_shape, cell_shape, names=()):
+    """The one constant (``const_shape``) or captured value (``cell_shape``) of a
+    one-argument ``f`` whose global and attribute names are ``names``."""
     code = _plain_function(f, 1)
-    if code is None:
+    if code is None or code.co_names != names:
         return NOT_CONSTANT
     shape = _shape(code)
     if shape == const_shape:

@@ -191,13 +191,13 @@ class Worker:
         elif op == "forget":
             self.stages.pop(msg[1], None)
         elif op == "unpersist":
-            rdd_id = msg[1]
+            _, rdd_id, ack = msg
             self.store.remove_where(lambda key: key[0] == "rdd" and key[1] == rdd_id)
             blocks = os.path.join(self.directory, "blocks")
             for name in os.listdir(blocks) if os.path.isdir(blocks) else ():
                 if name.startswith("rdd_%d_" % rdd_id):
                     os.unlink(os.path.join(blocks, name))
-            if len(msg) > 2 and msg[2]:  # the driver waits (unpersist(blocking=True))
+            if ack:  # the driver waits (unpersist(blocking=True))
                 self.send(("unpersisted", rdd_id))
         elif op == "pypath":
             import importlib

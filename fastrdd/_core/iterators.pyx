@@ -3,21 +3,27 @@
 
 The specification is the twin, ``fastrdd/_core/iterators_py.py``.  Here the
 loop runs in C: no generator frame is resumed and no Python function is
-called per record, only the C-level test (``PySequence_Contains``).
+called per record, only the C-level test (``PySequence_Contains``,
+``PyUnicode_Tailmatch``).
 """
 cimport cython
-from cpython.object cimport PyObject
 
 cdef extern from "Python.h":
     const Py_ssize_t PY_SSIZE_T_MAX
-
-cdef extern from "Python.h":
     int PySequence_Contains(object o, object value) except? -1
     Py_ssize_t PyUnicode_Tailmatch(object s, object sub, Py_ssize_t start, Py_ssize_t end,
                                    int direction) except? -1
     bint PyUnicode_CheckExact(object o)
 
 __all__ = ["filter_contains", "filter_prefix"]
+
+
+cdef int _user_test(object fallback, object s) except -1:
+    """The user's own predicate, where the C test does not apply or raised."""
+    try:
+        return bool(fallback(s))
+    except StopIteration as e:  # would end the partition silently (PEP 479's case)
+        raise RuntimeError("generator raised StopIteration") from e
 
 
 @cython.final
@@ -40,12 +46,6 @@ cdef class filter_contains:
     def __iter__(self):
         return self
 
-    cdef int _call_fallback(self, object s) except -1:
-        try:
-            return bool(self.fallback(s))
-        except StopIteration as e:  # would end the partition silently (PEP 479's case)
-            raise RuntimeError("generator raised StopIteration") from e
-
     def __next__(self):
         cdef object s
         cdef int found
@@ -53,7 +53,7 @@ cdef class filter_contains:
             try:
                 found = PySequence_Contains(s, self.needle)
             except Exception:
-                found = self._call_fallback(s)
+                found = _user_test(self.fallback, s)
             if found:
                 return s
         raise StopIteration
@@ -87,12 +87,6 @@ cdef class filter_prefix:
             if self.plain and PyUnicode_CheckExact(s):
                 if PyUnicode_Tailmatch(s, self.prefix, 0, PY_SSIZE_T_MAX, -1):
                     return s
-            elif self._call_fallback(s):
+            elif _user_test(self.fallback, s):
                 return s
         raise StopIteration
-
-    cdef int _call_fallback(self, object s) except -1:
-        try:
-            return bool(self.fallback(s))
-        except StopIteration as e:
-            raise RuntimeError("generator raised StopIteration") from e
