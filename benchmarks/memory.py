@@ -149,7 +149,7 @@ def program_bound(path, program):
 def curve(path, iterations, partitions, program):
     rows = []
     with context("sizes") as sc:
-        from fastrdd.worker import estimate_size
+        from fastrdd.worker.runtime import estimate_size
 
         sizes = PROGRAMS[program][0](sc.textFile(path, partitions)).mapPartitions(
             lambda it: [estimate_size(list(it))]).collect()

@@ -298,17 +298,18 @@ def fastrdd_lookup(name):
         return getattr(fastrdd, name), "fastrdd"
     except AttributeError:
         pass
-    for info in pkgutil.iter_modules(fastrdd.__path__):
-        if info.name in ("__main__", "shell", "worker") or info.name.startswith("_"):
+    for info in pkgutil.walk_packages(fastrdd.__path__, "fastrdd."):
+        leaf = info.name.rsplit(".", 1)[1]
+        if leaf in ("__main__", "shell", "process") or leaf.startswith("_"):
             continue
         try:
-            mod = importlib.import_module("fastrdd." + info.name)
+            mod = importlib.import_module(info.name)
         except Exception:
             continue
         if hasattr(mod, name) and not isinstance(getattr(mod, name), type(sys)):
             obj = getattr(mod, name)
             if getattr(obj, "__module__", "").startswith("fastrdd") or not callable(obj):
-                return obj, "fastrdd." + info.name
+                return obj, info.name
     return None, None
 
 

@@ -1,7 +1,7 @@
 """``python -m fastrdd``: the interactive shell (see ``fastrdd.shell``)."""
 import sys
 
-from .shell import main
+from fastrdd.shell import main
 
 if __name__ == "__main__":
     sys.exit(main())

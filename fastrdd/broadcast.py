@@ -132,7 +132,7 @@ class Broadcast:
         [1, 2]
         >>> b.destroy()
         """
-        from .context import SparkContext
+        from fastrdd.context import SparkContext
 
         sc = SparkContext._active_spark_context
         if sc is not None:

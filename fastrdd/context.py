@@ -14,8 +14,8 @@ import threading
 import time
 import uuid
 
-from .conf import SparkConf
-from .errors import ContextError
+from fastrdd.conf import SparkConf
+from fastrdd.errors import ContextError
 
 __all__ = ["SparkContext"]
 
@@ -84,7 +84,7 @@ def sweep_stale_dirs(base):
 
 def memory_settings(conf, workers):
     """Environment for workers: memory budget (bytes), hysteresis, storage fraction, compression."""
-    from .memory import default_budget, parse_size
+    from fastrdd.storage.memory import default_budget, parse_size
 
     size = (conf.get("fastrdd.worker.memory") or os.environ.get("FASTRDD_WORKER_MEMORY")
             or conf.get("spark.executor.memory"))
@@ -139,7 +139,7 @@ class SparkContext:
         self._py_files = list(pyFiles or [])
         self._profiler_cls = profiler_cls
         if serializer is None:
-            from .serializers import CloudPickleSerializer
+            from fastrdd.serializers import CloudPickleSerializer
 
             serializer = CloudPickleSerializer()
         self.serializer = serializer
@@ -164,7 +164,7 @@ class SparkContext:
 
     def _start(self, workers, failures):
         # workers first: their start-up overlaps the driver's own imports
-        from .executor import LocalBackend
+        from fastrdd.local.backend import LocalBackend
 
         self.startTime = int(time.time() * 1000)
         self._app_id = f"local-{self.startTime}"
@@ -192,7 +192,7 @@ class SparkContext:
             os.makedirs(d, exist_ok=True)
         sweep_stale_dirs(base)
         self._app_dir = tempfile.mkdtemp(prefix=f"fastrdd-{self._app_id}-{os.getpid()}-", dir=base)
-        from .files import FILES_ENV, SparkFiles
+        from fastrdd.files import FILES_ENV, SparkFiles
 
         os.makedirs(self._files_dir())
         env[FILES_ENV] = self._files_dir()
@@ -206,13 +206,13 @@ class SparkContext:
             self._backend.stop()
             shutil.rmtree(self._app_dir, ignore_errors=True)
             raise
-        from .rdd import _call_site
-        from .scheduler import DAGScheduler
+        from fastrdd.rdd.rdd import _call_site
+        from fastrdd.scheduler.dag import DAGScheduler
 
         self._created_at = "%s (%s)" % _call_site()[::-1]
         self.profiler_collector = None
         if self._conf.get("spark.python.profile", "false").lower() == "true":
-            from .profiler import BasicProfiler, ProfilerCollector
+            from fastrdd.profiler import BasicProfiler, ProfilerCollector
 
             self.profiler_collector = ProfilerCollector(
                 self._profiler_cls or BasicProfiler, self._conf.get("spark.python.profile.dump"))
@@ -255,7 +255,7 @@ class SparkContext:
             pass
         self._backend.stop()
         shutil.rmtree(self._app_dir, ignore_errors=True)
-        from .files import SparkFiles
+        from fastrdd.files import SparkFiles
 
         SparkFiles._root_directory = None
 
@@ -266,7 +266,7 @@ class SparkContext:
         self.stop()
 
     def __reduce__(self):
-        from .errors import ClosureError
+        from fastrdd.errors import ClosureError
 
         raise ClosureError(
             "The SparkContext was captured by a function sent to the workers. It can only be "
@@ -307,7 +307,7 @@ class SparkContext:
         >>> sc.version == fastrdd.__version__
         True
         """
-        from . import __version__
+        from fastrdd import __version__
 
         return __version__
 
@@ -543,7 +543,7 @@ class SparkContext:
         >>> len(tracker.getExecutorInfos())
         2
         """
-        from .status import StatusTracker
+        from fastrdd.scheduler.status import StatusTracker
 
         return StatusTracker(self._scheduler.registry)
 
@@ -625,7 +625,7 @@ class SparkContext:
         >>> sc.parallelize([1, 2, 3]).map(add_file_value).collect()
         [101, 102, 103]
         """
-        from .files import add_file
+        from fastrdd.files import add_file
 
         name = add_file(self._files_dir(), path, recursive)
         self._added_files.setdefault(name, path_uri(path))
@@ -671,7 +671,7 @@ class SparkContext:
         >>> sc.parallelize([1, 2, 3]).map(add_archive_value).collect()
         [101, 102, 103]
         """
-        from .files import add_archive
+        from fastrdd.files import add_archive
 
         if os.path.basename(path) in self._added_archives:
             return  # already shipped and unpacked (PySpark ignores a repeat too)
@@ -734,7 +734,7 @@ class SparkContext:
         """Write pending checkpoints of ``rdd``'s lineage (PySpark does it after the job)."""
         if self._checkpointing or not self._pending_checkpoints:
             return
-        from .checkpoint import write_checkpoints
+        from fastrdd.rdd.checkpoint import write_checkpoints
 
         self._checkpointing = True
         try:
@@ -776,7 +776,7 @@ class SparkContext:
         >>> sc.parallelize(["a", "a", "b"]).map(lambda k: b.value.get(k, 0)).collect()
         [1, 1, 0]
         """
-        from .broadcast import Broadcast
+        from fastrdd.broadcast import Broadcast
 
         self._check_active()
         return Broadcast(self, value)
@@ -789,7 +789,7 @@ class SparkContext:
         >>> acc.value
         10
         """
-        from . import accumulators
+        from fastrdd import accumulators
 
         if accum_param is None:
             if isinstance(value, bool) or not isinstance(value, (int, float, complex)):
@@ -813,7 +813,7 @@ class SparkContext:
         >>> sc.parallelize(["a", "b", "c"]).map(str.upper).collect()
         ['A', 'B', 'C']
         """
-        from .lineage import ParallelCollectionRDD, slice_collection
+        from fastrdd.rdd.lineage import ParallelCollectionRDD, slice_collection
 
         self._check_active()
         numSlices = int(numSlices) if numSlices is not None else self.defaultParallelism
@@ -856,7 +856,7 @@ class SparkContext:
         >>> sc.emptyRDD().count(), sc.emptyRDD().getNumPartitions()
         (0, 0)
         """
-        from .lineage import EmptyRDD
+        from fastrdd.rdd.lineage import EmptyRDD
 
         self._check_active()
         return EmptyRDD(self)
@@ -875,7 +875,7 @@ class SparkContext:
         >>> sc.textFile(path).collect()
         ['Hello world!', 'second line']
         """
-        from .lineage import text_file
+        from fastrdd.rdd.lineage import text_file
 
         self._check_active()
         if minPartitions is None:
@@ -893,7 +893,7 @@ class SparkContext:
         >>> sorted(sc.wholeTextFiles(d).collect())  # doctest: +ELLIPSIS
         [('file:.../1.txt', '1'), ('file:.../2.txt', '2')]
         """
-        from . import binaryio
+        from fastrdd.io import binary as binaryio
 
         return self._file_rdd(path, minPartitions, binaryio.whole_files_reader(
             "text" if use_unicode else "text-bytes"), "WholeTextFileRDD")
@@ -908,7 +908,7 @@ class SparkContext:
         >>> [content for _, content in sc.binaryFiles(d).collect()]
         [b'binary data I']
         """
-        from . import binaryio
+        from fastrdd.io import binary as binaryio
 
         return self._file_rdd(path, minPartitions, binaryio.whole_files_reader("binary"),
                               "BinaryFileRDD")
@@ -916,8 +916,8 @@ class SparkContext:
     def _file_rdd(self, path, min_partitions, read_group, kind):
         from functools import partial
 
-        from . import binaryio
-        from .lineage import FileRDD
+        from fastrdd.io import binary as binaryio
+        from fastrdd.rdd.lineage import FileRDD
 
         self._check_active()
         if min_partitions is None:
@@ -937,8 +937,8 @@ class SparkContext:
         """
         from functools import partial
 
-        from . import binaryio
-        from .lineage import FileRDD
+        from fastrdd.io import binary as binaryio
+        from fastrdd.rdd.lineage import FileRDD
 
         self._check_active()
         return FileRDD(self, str(path),
@@ -956,8 +956,8 @@ class SparkContext:
         >>> sorted(sc.pickleFile(path, 3).collect())
         [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
         """
-        from . import binaryio
-        from .lineage import FileRDD
+        from fastrdd.io import binary as binaryio
+        from fastrdd.rdd.lineage import FileRDD
 
         self._check_active()
         return FileRDD(self, str(name), list, lambda path: binaryio.read_pickle_file(path),
@@ -969,7 +969,7 @@ class SparkContext:
         >>> sc.union([sc.parallelize([1, 2]), sc.parallelize([3])]).collect()
         [1, 2, 3]
         """
-        from .lineage import union_of
+        from fastrdd.rdd.lineage import union_of
 
         rdds = list(rdds)
         if not rdds:

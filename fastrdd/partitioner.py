@@ -4,7 +4,7 @@
 PYTHONHASHSEED and keeps keys that compare equal together (1, 1.0 and True
 are one key), so map tasks in different workers agree on placement.
 """
-from . import _impl
+from fastrdd import _impl
 
 __all__ = ["Partitioner", "portable_hash"]
 

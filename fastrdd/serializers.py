@@ -8,7 +8,7 @@ spills and action results all use this one format.
 import struct
 from itertools import islice
 
-from ._impl import serde
+from fastrdd._impl import serde
 
 __all__ = ["BATCH_SIZE", "dump_frames", "iter_frames", "load_frames", "dumps_records", "loads_records"]
 

@@ -33,7 +33,7 @@ def parse_args(argv):
 
 
 def make_context(args):
-    from . import SparkConf, SparkContext
+    from fastrdd import SparkConf, SparkContext
 
     conf = SparkConf().setMaster(args.master).setAppName(args.name)
     for item in args.conf:

@@ -161,7 +161,7 @@ class BarrierTaskContext(TaskContext):
         return current if isinstance(current, BarrierTaskContext) else None
 
     def _meet(self, message):
-        from .barrier import wait_for_peers
+        from fastrdd.rdd.barrier import wait_for_peers
 
         self._epoch += 1
         return wait_for_peers(self._directory, self._epoch, self._partition_id, self._num_tasks,
@@ -200,7 +200,7 @@ class BarrierTaskContext(TaskContext):
         >>> sc.parallelize(range(4), 2).barrier().mapPartitions(f).collect()
         [['127.0.0.1', '127.0.0.1'], ['127.0.0.1', '127.0.0.1']]
         """
-        from .barrier import BarrierTaskInfo, task_addresses
+        from fastrdd.rdd.barrier import BarrierTaskInfo, task_addresses
 
         return [BarrierTaskInfo(a) for a in task_addresses(self._directory, self._partition_id,
                                                            self._num_tasks)]

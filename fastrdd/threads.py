@@ -11,7 +11,7 @@ __all__ = ["InheritableThread", "inheritable_thread_target"]
 
 
 def _current_properties():
-    from .context import SparkContext
+    from fastrdd.context import SparkContext
 
     sc = SparkContext._active_spark_context
     if sc is None:

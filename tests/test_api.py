@@ -6,8 +6,7 @@ import time
 from operator import add
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from fastrdd import StatCounter, portable_hash
 

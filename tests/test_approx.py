@@ -12,11 +12,10 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
-from fastrdd import approx
-from fastrdd.approx import (
+from fastrdd.rdd import approx
+from fastrdd.rdd.approx import (
     MAX_PRECISION,
     MIN_PRECISION,
     BoundedFloat,
@@ -246,7 +245,7 @@ def test_same_sketch_with_pure_python_hash(monkeypatch):
 
 SKETCH_DIGEST = """
 import hashlib, sys
-from fastrdd.approx import HyperLogLog
+from fastrdd.rdd.approx import HyperLogLog
 h = HyperLogLog(0.05, sparse_limit=0).add_all([*map(str, range(3000)), *range(3000), ("a", "b")])
 sys.stdout.write(hashlib.sha256(bytes(h._registers)).hexdigest())
 """

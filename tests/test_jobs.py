@@ -5,7 +5,7 @@ import time
 import pytest
 
 from fastrdd import TaskContext
-from fastrdd.status import JobCancelledError
+from fastrdd.scheduler.status import JobCancelledError
 
 
 def slow(x):

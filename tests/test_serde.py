@@ -19,8 +19,7 @@ import weakref
 
 import msgpack
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 COMPILED = "fastrdd._serde"
 TWIN = "fastrdd._serde_py"

@@ -13,7 +13,7 @@ def test_broadcast_value_is_shipped_once_per_worker(sc, tmp_path):
     assert {n for _, n in loads} == {200_000}
     # the value goes through a file, not through every task message
     assert os.path.exists(b._path)
-    from fastrdd.closure import dumps_stage
+    from fastrdd.scheduler.closure import dumps_stage
     assert len(dumps_stage(b)) < 1000
 
 

@@ -20,8 +20,7 @@ import sys
 import zlib
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 COMPILED = "fastrdd._shuffle"
 TWIN = "fastrdd._shuffle_py"

@@ -9,8 +9,7 @@ import re
 from collections import Counter
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from fastrdd.specialize import (NOT_CONSTANT, contains_operand, is_plain_add, pair_constant,
                                 prefix_operand)
@@ -91,7 +90,7 @@ def test_paired_keys_jobs_match_python(sc, data, n, m):
 
 
 def test_the_keys_path_is_taken_only_where_it_may_be(sc):
-    from fastrdd.pipeline import MapNode, PairedKeysNode
+    from fastrdd.worker.pipeline import MapNode, PairedKeysNode
 
     lines = sc.parallelize(["a b", "b"], 2)
     mapped = lines.flatMap(str.split).map(lambda w: (w, 1))

@@ -4,13 +4,12 @@ from collections import Counter, defaultdict
 from operator import add
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from fastrdd import StorageLevel
 from fastrdd.errors import OutOfDiskError, SpillCorruptedError
-from fastrdd.memory import MemoryMonitor, parse_size
-from fastrdd.spill import ExternalGrouper, ExternalMerger, SpillContext, external_sorted, read_run, write_run
+from fastrdd.storage.memory import MemoryMonitor, parse_size
+from fastrdd.storage.spill import ExternalGrouper, ExternalMerger, SpillContext, external_sorted, read_run, write_run
 
 
 class Always(MemoryMonitor):
@@ -226,7 +225,7 @@ def test_spill_file_deleted_underneath_recomputes_the_task(tiny, tmp_path):
     def sabotage(values):
         if not os.path.exists(flag):
             open(flag, "w").close()
-            from fastrdd.spill import context
+            from fastrdd.storage.spill import context
             for path in context().files:
                 if os.path.exists(path):
                     os.unlink(path)

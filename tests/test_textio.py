@@ -7,10 +7,9 @@ import os
 import re
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
-from fastrdd.textio import (
+from fastrdd.io.text import (
     Split,
     abort_output_dir,
     commit_output_dir,

@@ -5,7 +5,7 @@ backend starts workers, carries messages to them and reports what they
 send back, or that they are gone.  A cluster backend (ZeroMQ) supplies the
 same five calls: ``start``, ``send``, ``poll``, ``replace``, ``stop``.
 
-Each worker is a fresh interpreter (``python -m fastrdd.worker``) started
+Each worker is a fresh interpreter (``python -m fastrdd.local.process``) started
 with ``subprocess`` rather than ``fork``, so no lock or thread of the driver
 is ever inherited half-held.  Driver and worker talk over a private pair of
 pipes (``pipes.py`` framing); nothing else can
@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 
-from .pipes import PipeReader, PipeWriter, wait_readable
+from fastrdd.local.framing import PipeReader, PipeWriter, wait_readable
 
 __all__ = ["LocalBackend", "WorkerHandle"]
 
@@ -83,7 +83,7 @@ class LocalBackend:
         env.setdefault("PYTHONHASHSEED", "0")  # one hash() for user classes in every worker
         # -S: the driver's sys.path (site-packages included) is passed whole,
         # so the worker skips re-running site and its .pth hooks at start-up
-        cmd = [sys.executable, "-S", "-m", "fastrdd.worker", "--fd-in", str(to_worker_r),
+        cmd = [sys.executable, "-S", "-m", "fastrdd.local.process", "--fd-in", str(to_worker_r),
                "--fd-out", str(from_worker_w), "--worker-id", str(wid), "--dir", directory,
                "--driver-pid", str(os.getpid())]
         try:

@@ -10,8 +10,10 @@ removed by ``stop()``.
 """
 import os
 
-from . import binaryio, pipeline, textio
-from .rdd import RDD
+from fastrdd.io import binary as binaryio
+from fastrdd.worker import pipeline
+from fastrdd.io import text as textio
+from fastrdd.rdd.rdd import RDD
 
 __all__ = ["CheckpointedRDD", "write_checkpoints"]
 

@@ -47,11 +47,11 @@ import threading
 import time
 from collections import deque
 
-from . import accumulators
-from .closure import dumps_stage
-from .errors import JobFailedError, RemoteTraceback, TaskError, WorkerLostError
-from .status import JobCancelledError, JobRegistry, StageRecord
-from .worker import decode_result
+from fastrdd import accumulators
+from fastrdd.scheduler.closure import dumps_stage
+from fastrdd.errors import JobFailedError, RemoteTraceback, TaskError, WorkerLostError
+from fastrdd.scheduler.status import JobCancelledError, JobRegistry, StageRecord
+from fastrdd.worker.runtime import decode_result
 
 #: longest wait of ``unpersist(blocking=True)`` for the workers' answers
 UNPERSIST_TIMEOUT = 60.0

@@ -13,7 +13,7 @@ from collections import ChainMap
 
 import cloudpickle
 
-from .errors import ClosureError
+from fastrdd.errors import ClosureError
 
 __all__ = ["dumps_stage", "dumps_function", "explain_failure"]
 

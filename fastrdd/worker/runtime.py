@@ -30,27 +30,16 @@ State kept here: ``stages`` (blobs by stage id, dropped on "forget"),
 """
 import os
 import pickle
-import signal
 import sys
-import threading
-import time
-import types
 
-from . import accumulators, broadcast
-from ._impl import blockstore
-from .errors import FetchFailedError, SpillCorruptedError
-from .memory import HYSTERESIS, MemoryMonitor, parse_size
-from .pipes import PipeReader, PipeWriter
-from .serializers import dumps_records
-from .spill import SpillContext, read_run, set_context, write_run
-from .shuffle import read_reduce_input, shuffle_file_prefix, write_map_output
-from .taskcontext import BarrierTaskContext, TaskContext
-
-#: Seconds between heartbeats.  The driver declares a worker lost after
-#: ``fastrdd.worker.timeout`` seconds of silence (default 60), so a busy
-#: task never looks hung while a stopped or wedged process does.
-HEARTBEAT_INTERVAL = 1.0
-
+from fastrdd import accumulators, broadcast
+from fastrdd._impl import blockstore
+from fastrdd.errors import FetchFailedError, SpillCorruptedError
+from fastrdd.storage.memory import HYSTERESIS, MemoryMonitor
+from fastrdd.serializers import dumps_records
+from fastrdd.storage.spill import SpillContext, read_run, set_context, write_run
+from fastrdd.shuffle.files import read_reduce_input, shuffle_file_prefix, write_map_output
+from fastrdd.taskcontext import BarrierTaskContext, TaskContext
 
 def encode_result(value):
     """Action results: lists as record frames (fast path), anything else pickled."""
@@ -60,7 +49,7 @@ def encode_result(value):
 
 
 def decode_result(encoded):
-    from .serializers import loads_records
+    from fastrdd.serializers import loads_records
 
     tag, data = encoded
     return loads_records(data) if tag == "L" else pickle.loads(data)
@@ -302,7 +291,7 @@ def dump_exception(exc):
     """Pickle an exception for the driver, or a stand-in naming its type."""
     import cloudpickle
 
-    from .errors import TaskError
+    from fastrdd.errors import TaskError
 
     try:
         data = cloudpickle.dumps(exc, protocol=5)
@@ -310,81 +299,3 @@ def dump_exception(exc):
         return data
     except Exception:
         return pickle.dumps(TaskError(type(exc).__qualname__, str(exc)), protocol=5)
-
-
-def _die_with_parent():
-    """Ask Linux to kill this process when the driver dies (best effort)."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        PR_SET_PDEATHSIG = 1
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
-
-
-def parse_args(argv):
-    """``--name value`` pairs, as the driver writes them (argparse costs 15 ms to import)."""
-    if len(argv) % 2 or not all(a.startswith("--") for a in argv[::2]):
-        raise SystemExit("usage: python -m fastrdd.worker --fd-in N --fd-out N --worker-id N "
-                         "--dir DIR [--driver-pid N]  (started by the driver, not by hand)")
-    opts = {k[2:].replace("-", "_"): v for k, v in zip(argv[::2], argv[1::2])}
-    for key in ("fd_in", "fd_out", "worker_id", "driver_pid"):
-        opts[key] = int(opts.get(key, 0))
-    if "dir" not in opts:
-        raise SystemExit("--dir is required")
-    return types.SimpleNamespace(**opts)
-
-
-def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    conn_in = PipeReader(args.fd_in)
-    conn_out = PipeWriter(args.fd_out)
-    lock = threading.Lock()
-
-    def send(msg):
-        data = pickle.dumps(msg, protocol=5)
-        with lock:
-            conn_out.send_bytes(data)
-
-    def heartbeat():
-        # off the start-up path (ctypes costs 7 ms to import): until this runs,
-        # a dead driver is still noticed by the closed pipe
-        _die_with_parent()
-        if args.driver_pid and os.getppid() != args.driver_pid:
-            os._exit(1)  # the driver died before we could ask to die with it
-        while True:
-            time.sleep(HEARTBEAT_INTERVAL)
-            try:
-                send(("hb",))
-            except OSError:
-                os._exit(3)  # the driver is gone: do not outlive it
-
-    os.makedirs(args.dir, exist_ok=True)
-    env = os.environ
-    budget = env.get("FASTRDD_WORKER_MEMORY")
-    spill_dirs = [d for d in env.get("FASTRDD_SPILL_DIRS", "").split(",") if d]
-    worker = Worker(send, args.dir, args.worker_id,
-                    budget=parse_size(budget) if budget else None,
-                    hysteresis=float(env.get("FASTRDD_MEMORY_HYSTERESIS", HYSTERESIS)),
-                    spill_dirs=spill_dirs or None,
-                    storage_fraction=float(env.get("FASTRDD_STORAGE_FRACTION", "0.5")),
-                    compress_spills=env.get("FASTRDD_COMPRESS_SPILLS", "true") == "true",
-                    compress_blocks=env.get("FASTRDD_COMPRESS_BLOCKS", "false") == "true")
-    threading.Thread(target=heartbeat, name="fastrdd-heartbeat", daemon=True).start()
-    send(("ready", os.getpid()))
-    while worker.running:
-        try:
-            data = conn_in.recv_bytes()
-        except (EOFError, OSError):
-            break
-        worker.handle(pickle.loads(data))
-    return 0
-
-
-if __name__ == "__main__":
-    # A stray Ctrl-C in the terminal goes to the whole process group; the
-    # driver decides what to cancel, so workers ignore it.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    sys.exit(main())

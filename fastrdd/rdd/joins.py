@@ -18,11 +18,11 @@ else that of the sides when they are partitioned alike, else their sum.
 from functools import reduce as _reduce
 from itertools import chain, islice
 
-from ._impl import shuffle as kernels
-from .records import not_a_pair
-from .spill import ExternalGrouper, context
+from fastrdd._impl import shuffle as kernels
+from fastrdd.worker.records import not_a_pair
+from fastrdd.storage.spill import ExternalGrouper, context
 
-from .resultiterable import ResultIterable
+from fastrdd.resultiterable import ResultIterable
 
 __all__ = ["cogroup", "join", "hash_join"]
 
@@ -55,8 +55,8 @@ def _tagger(side):
 
 
 def join(left, right, numPartitions, keep_left, keep_right):
-    from .lineage import CoPartitionedJoinRDD  # lineage -> pipeline -> this module
-    from .partitioner import Partitioner, portable_hash
+    from fastrdd.rdd.lineage import CoPartitionedJoinRDD  # lineage -> pipeline -> this module
+    from fastrdd.partitioner import Partitioner, portable_hash
 
     n = numPartitions
     if n is None:

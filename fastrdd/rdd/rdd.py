@@ -23,27 +23,28 @@ from collections import defaultdict, deque
 from functools import reduce as _reduce
 from itertools import chain, count as itertools_count, islice
 
-from . import _impl
-from .approx import BoundedFloat  # noqa: F401  (PySpark exports it from its rdd module)
-from .errors import ClosureError
-from .records import codec as _codec, keys_of as _keys_of, not_a_pair as _not_a_pair
-from .records import pairs as _pairs, values_of as _values_of
-from .partitioner import Partitioner, portable_hash
-from .resultiterable import ResultIterable
-from .specialize import NOT_CONSTANT, contains_operand, pair_constant, prefix_operand
-from .storagelevel import StorageLevel
+from fastrdd import _impl
+from fastrdd.rdd.approx import BoundedFloat  # noqa: F401  (PySpark exports it from its rdd module)
+from fastrdd.errors import ClosureError
+from fastrdd.worker.records import codec as _codec, keys_of as _keys_of, not_a_pair as _not_a_pair
+from fastrdd.worker.records import pairs as _pairs, values_of as _values_of
+from fastrdd.partitioner import Partitioner, portable_hash
+from fastrdd.resultiterable import ResultIterable
+from fastrdd.specialize import NOT_CONSTANT, contains_operand, pair_constant, prefix_operand
+from fastrdd.storagelevel import StorageLevel
 
 __all__ = ["RDD"]
 
 _kernels = _impl.shuffle
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+#: fastrdd's own directory: frames under it are not the user's call site
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _call_site():
     """(operation, "file:line") of the user code that created an RDD."""
     frame = sys._getframe(2)
     op = frame.f_code.co_name
-    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _PACKAGE_DIR:
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR + os.sep):
         op = frame.f_code.co_name
         frame = frame.f_back
     if frame is None:
@@ -365,7 +366,7 @@ class RDD:
         >>> rdd.collect()
         [(1, 3)]
         """
-        from .checkpoint import _lineage
+        from fastrdd.rdd.checkpoint import _lineage
 
         for r in _lineage(self):
             if r._shuffle_dep is not None:
@@ -382,7 +383,7 @@ class RDD:
         >>> sc.parallelize(range(4), 2).barrier().mapPartitions(f).collect()
         ['0', '1', '0', '1']
         """
-        from .barrier import RDDBarrier
+        from fastrdd.rdd.barrier import RDDBarrier
 
         return RDDBarrier(self)
 
@@ -457,7 +458,7 @@ class RDD:
         >>> rdd.mapPartitionsWithIndex(lambda i, it: [i * 10 + sum(it)]).collect()
         [1, 12, 23, 34]
         """
-        from .lineage import PipelinedRDD
+        from fastrdd.rdd.lineage import PipelinedRDD
 
         return PipelinedRDD(self, f, preservesPartitioning)
 
@@ -577,7 +578,7 @@ class RDD:
         >>> rdd.union(rdd).collect()
         [1, 1, 2, 3, 1, 1, 2, 3]
         """
-        from .lineage import union_of
+        from fastrdd.rdd.lineage import union_of
 
         return union_of(self.ctx, [self, other])
 
@@ -604,7 +605,7 @@ class RDD:
             raise ValueError(f"Number of partitions ({numPartitions}) must be positive.")
         if shuffle:
             return self._round_robin(numPartitions)
-        from .lineage import CoalescedRDD
+        from fastrdd.rdd.lineage import CoalescedRDD
 
         return CoalescedRDD(self, numPartitions)
 
@@ -629,7 +630,7 @@ class RDD:
             for position, x in enumerate(iterator, position):
                 yield position % numPartitions, x
 
-        from .lineage import ShuffledRDD
+        from fastrdd.rdd.lineage import ShuffledRDD
 
         keyed = self.mapPartitionsWithIndex(number)
         return ShuffledRDD(keyed, numPartitions, _identity_partition, None).values()
@@ -683,7 +684,7 @@ class RDD:
         >>> 6 <= rdd.sample(False, 0.1, 81).count() <= 14
         True
         """
-        from . import sampling
+        from fastrdd.rdd import sampling
 
         if fraction < 0.0:
             raise ValueError(f"Fraction must be nonnegative, but got {fraction}")
@@ -711,7 +712,7 @@ class RDD:
         partitioner = Partitioner(numPartitions, partitionFunc)
         if self.partitioner == partitioner:
             return self
-        from .lineage import ShuffledRDD
+        from fastrdd.rdd.lineage import ShuffledRDD
 
         return ShuffledRDD(self, numPartitions, partitionFunc, None)
 
@@ -728,7 +729,7 @@ class RDD:
         >>> sorted(x.combineByKey(to_list, append, extend).collect())
         [('a', [1, 2]), ('b', [1])]
         """
-        from .dependency import Aggregator
+        from fastrdd.shuffle.dependency import Aggregator
 
         return self._aggregate_by_key(Aggregator(createCombiner, mergeValue, mergeCombiners),
                                       numPartitions, partitionFunc)
@@ -738,14 +739,14 @@ class RDD:
             numPartitions = self._defaultReducePartitions()
         if self.partitioner == Partitioner(numPartitions, partitionFunc):
             # already placed by key: combine inside each partition, no shuffle
-            from .shuffle import aggregate_reduce_side
-            from .dependency import Aggregator
+            from fastrdd.shuffle.files import aggregate_reduce_side
+            from fastrdd.shuffle.dependency import Aggregator
 
             local = Aggregator(aggregator.create_combiner, aggregator.merge_value,
                                aggregator.merge_combiners, False, aggregator.kind)
             return self.mapPartitionsWithIndex(
                 lambda _, iterator: aggregate_reduce_side(iterator, local), True)
-        from .lineage import ShuffledRDD
+        from fastrdd.rdd.lineage import ShuffledRDD
 
         return ShuffledRDD(self, numPartitions, partitionFunc, aggregator)
 
@@ -811,7 +812,7 @@ class RDD:
         >>> sorted(rdd.groupByKey().mapValues(list).collect())
         [('a', [1, 1]), ('b', [1])]
         """
-        from .dependency import GROUP
+        from fastrdd.shuffle.dependency import GROUP
 
         grouped = self._aggregate_by_key(GROUP, numPartitions, partitionFunc)
         return grouped.mapValues(ResultIterable)
@@ -843,7 +844,7 @@ class RDD:
         >>> [(k, tuple(map(list, v))) for k, v in sorted(x.cogroup(y).collect())]
         [('a', ([1], [2])), ('b', ([4], []))]
         """
-        from .joins import cogroup
+        from fastrdd.rdd.joins import cogroup
 
         return cogroup([self, other], numPartitions)
 
@@ -857,7 +858,7 @@ class RDD:
         >>> [(k, tuple(map(list, v))) for k, v in sorted(w.groupWith(x, y, z).collect())]
         [('a', ([5], [1], [2], [])), ('b', ([6], [4], [], [42]))]
         """
-        from .joins import cogroup
+        from fastrdd.rdd.joins import cogroup
 
         return cogroup([self, other, *others], None)
 
@@ -869,7 +870,7 @@ class RDD:
         >>> sorted(x.join(y).collect())
         [('a', (1, 2)), ('a', (1, 3))]
         """
-        from .joins import join
+        from fastrdd.rdd.joins import join
 
         return join(self, other, numPartitions, False, False)
 
@@ -881,7 +882,7 @@ class RDD:
         >>> sorted(x.leftOuterJoin(y).collect())
         [('a', (1, 2)), ('b', (4, None))]
         """
-        from .joins import join
+        from fastrdd.rdd.joins import join
 
         return join(self, other, numPartitions, True, False)
 
@@ -893,7 +894,7 @@ class RDD:
         >>> sorted(y.rightOuterJoin(x).collect())
         [('a', (2, 1)), ('b', (None, 4))]
         """
-        from .joins import join
+        from fastrdd.rdd.joins import join
 
         return join(self, other, numPartitions, False, True)
 
@@ -905,7 +906,7 @@ class RDD:
         >>> sorted(x.fullOuterJoin(y).collect())
         [('a', (1, 2)), ('b', (4, None)), ('c', (None, 8))]
         """
-        from .joins import join
+        from fastrdd.rdd.joins import join
 
         return join(self, other, numPartitions, True, True)
 
@@ -930,14 +931,14 @@ class RDD:
         sort_key = operator.itemgetter(0) if keyfunc is _identity else (lambda kv: keyfunc(kv[0]))
 
         def sort_partition(_, iterator):
-            from .spill import external_sorted
+            from fastrdd.storage.spill import external_sorted
 
             return external_sorted(iterator, key=sort_key, reverse=not ascending)
 
         if numPartitions == 1:
             rdd = self.coalesce(1) if self.getNumPartitions() > 1 else self
             return rdd.mapPartitionsWithIndex(sort_partition, True)
-        from .sampling import range_bounds
+        from fastrdd.rdd.sampling import range_bounds
 
         size, bounds = range_bounds(self, numPartitions, keyfunc)  # one job, as Spark's sketch
         if not size:
@@ -1184,7 +1185,7 @@ class RDD:
         >>> sorted(sc.textFile(path).collect())
         ['bar', 'baz', 'foo']
         """
-        from . import textio
+        from fastrdd.io import text as textio
 
         compression = _codec(compressionCodecClass)
         self._save(path, lambda temp, split, iterator: textio.write_part(temp, split, iterator,
@@ -1213,7 +1214,7 @@ class RDD:
         >>> sorted(rdd.cartesian(rdd).collect())
         [(1, 1), (1, 2), (2, 1), (2, 2)]
         """
-        from .lineage import CartesianRDD
+        from fastrdd.rdd.lineage import CartesianRDD
 
         return CartesianRDD(self, other)
 
@@ -1229,7 +1230,7 @@ class RDD:
         """
         if self.getNumPartitions() != other.getNumPartitions():
             raise ValueError("Can only zip with RDD which has the same number of partitions")
-        from .lineage import ZippedRDD
+        from fastrdd.rdd.lineage import ZippedRDD
 
         return ZippedRDD(self, other)
 
@@ -1272,7 +1273,7 @@ class RDD:
         >>> 150 < rdd1.count() < 250
         True
         """
-        from . import sampling
+        from fastrdd.rdd import sampling
 
         if not all(w >= 0 for w in weights):
             raise ValueError("Weights must be nonnegative")
@@ -1298,7 +1299,7 @@ class RDD:
         >>> max(sample["a"]) <= 999 and min(sample["a"]) >= 0
         True
         """
-        from . import sampling
+        from fastrdd.rdd import sampling
 
         for fraction in fractions.values():
             if fraction < 0.0:
@@ -1358,7 +1359,7 @@ class RDD:
             numPartitions = self._defaultReducePartitions()
 
         def sort_partition(_, iterator):
-            from .spill import external_sorted
+            from fastrdd.storage.spill import external_sorted
 
             return external_sorted(iterator, key=lambda kv: keyfunc(kv[0]), reverse=not ascending)
 
@@ -1380,7 +1381,7 @@ class RDD:
             ...
         ValueError: Sample size cannot be negative.
         """
-        from . import sampling
+        from fastrdd.rdd import sampling
 
         return sampling.take_sample(self, withReplacement, num, seed)
 
@@ -1568,7 +1569,7 @@ class RDD:
         >>> sc.parallelize([1.0, 2.0, 3.0]).stats()
         (count: 3, mean: 2.0, stdev: 0.816496580927726, max: 3.0, min: 1.0)
         """
-        from .statcounter import StatCounter
+        from fastrdd.statcounter import StatCounter
 
         return self.mapPartitions(lambda it: [StatCounter(it)]).reduce(lambda a, b: a.mergeStats(b))
 
@@ -1628,7 +1629,7 @@ class RDD:
         >>> rdd.histogram(("a", "b", "c"))
         (('a', 'b', 'c'), [2, 2])
         """
-        from . import histogram
+        from fastrdd.rdd import histogram
 
         boundaries, inc, total = histogram.plan_buckets(self, buckets)
         if total is not None:
@@ -1649,7 +1650,7 @@ class RDD:
         >>> 16 < n < 24
         True
         """
-        from .approx import HyperLogLog, precision_for
+        from fastrdd.rdd.approx import HyperLogLog, precision_for
 
         precision_for(relativeSD)
         sketches = self.mapPartitions(lambda it: [HyperLogLog(relativeSD).add_all(it)])
@@ -1663,7 +1664,7 @@ class RDD:
         >>> abs(rdd.sumApprox(1000) - r) / r < 0.05
         True
         """
-        from .approx import BoundedFloat
+        from fastrdd.rdd.approx import BoundedFloat
 
         total = float(self.sum())
         return BoundedFloat(total, confidence, total, total)
@@ -1676,7 +1677,7 @@ class RDD:
         >>> abs(rdd.meanApprox(1000) - r) / r < 0.05
         True
         """
-        from .approx import BoundedFloat
+        from fastrdd.rdd.approx import BoundedFloat
 
         mean = float(self.mean())
         return BoundedFloat(mean, confidence, mean, mean)
@@ -1690,14 +1691,14 @@ class RDD:
         >>> sorted(sc.pickleFile(path, 3).collect(), key=str)
         [1, 2, 'rdd', 'spark']
         """
-        from . import binaryio, textio
+        from fastrdd.io import binary as binaryio, text as textio
 
         self._save(path, lambda temp, split, iterator: textio.write_part_chunks(
             temp, split, binaryio.pickle_chunks(iterator, batchSize)))
 
     def _save(self, path, write_part):
         """Run ``write_part(temp_dir, split, iterator)`` per partition, committed at the end."""
-        from . import textio
+        from fastrdd.io import text as textio
 
         path = os.path.abspath(os.path.expanduser(str(path)))
         temp = textio.prepare_output_dir(path)
@@ -1732,4 +1733,4 @@ def _identity_partition(k):
     return k
 
 
-from .lineage import PipelinedRDD  # noqa: E402  (subclasses of RDD)
+from fastrdd.rdd.lineage import PipelinedRDD  # noqa: E402  (subclasses of RDD)

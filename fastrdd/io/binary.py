@@ -10,8 +10,8 @@ and versions of this package.
 import os
 from functools import partial
 
-from . import textio
-from .serializers import dump_frames, iter_frames
+from fastrdd.io import text as textio
+from fastrdd.serializers import dump_frames, iter_frames
 
 __all__ = ["group_files", "read_whole_files", "record_splits", "read_records",
            "pickle_chunks", "read_pickle_file"]

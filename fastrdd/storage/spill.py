@@ -34,10 +34,10 @@ import struct
 import zlib
 from itertools import islice
 
-from ._impl import serde, shuffle as kernels
-from .errors import OutOfDiskError, SpillCorruptedError
-from .memory import MemoryMonitor
-from .specialize import is_plain_add
+from fastrdd._impl import serde, shuffle as kernels
+from fastrdd.errors import OutOfDiskError, SpillCorruptedError
+from fastrdd.storage.memory import MemoryMonitor
+from fastrdd.specialize import is_plain_add
 
 __all__ = ["SpillContext", "context", "set_context", "write_run", "read_run", "ExternalMerger",
            "ExternalGrouper", "DiskList", "external_sorted", "CHUNK"]

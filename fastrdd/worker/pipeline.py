@@ -14,9 +14,9 @@ reads map outputs through the runtime.
 """
 from itertools import chain, zip_longest
 
-from .joins import hash_join
-from .serializers import loads_records
-from .shuffle import aggregate_reduce_side
+from fastrdd.rdd.joins import hash_join
+from fastrdd.serializers import loads_records
+from fastrdd.shuffle.files import aggregate_reduce_side
 
 __all__ = ["Node", "ParallelNode", "SplitNode", "MapNode", "PairedKeysNode", "UnionNode",
            "ZipUnionNode", "CoalesceNode", "ShuffledNode", "CartesianNode", "HashJoinNode", "ZipNode"]

@@ -25,11 +25,11 @@ from array import array
 
 from itertools import chain, islice
 
-from ._impl import shuffle as kernels
-from .errors import FetchFailedError
-from .serializers import dump_frames, iter_frames
-from .specialize import is_plain_add
-from .spill import ExternalGrouper, ExternalMerger, _check_disk, context
+from fastrdd._impl import shuffle as kernels
+from fastrdd.errors import FetchFailedError
+from fastrdd.serializers import dump_frames, iter_frames
+from fastrdd.specialize import is_plain_add
+from fastrdd.storage.spill import ExternalGrouper, ExternalMerger, _check_disk, context
 
 __all__ = ["write_map_output", "read_reduce_input", "map_output_path", "aggregate_reduce_side",
            "MapOutputWriter"]
@@ -204,7 +204,7 @@ def _lazy_chunks(records, size):
 
 def write_map_output(directory, dep, map_id, node, runtime):
     """Partition (and pre-combine) the records of ``node`` into this map task's output file."""
-    from .pipeline import PairedKeysNode  # pipeline imports this module
+    from fastrdd.worker.pipeline import PairedKeysNode  # pipeline imports this module
 
     writer = MapOutputWriter(dep, context())
     agg = dep.aggregator

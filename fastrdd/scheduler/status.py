@@ -10,7 +10,7 @@ stopped.
 import threading
 from collections import namedtuple
 
-from .errors import FastRDDError
+from fastrdd.errors import FastRDDError
 
 __all__ = ["SparkJobInfo", "SparkStageInfo", "StatusTracker", "JobRecord", "StageRecord",
            "JobCancelledError"]
@@ -212,7 +212,7 @@ class StatusTracker:
         >>> all(isinstance(info.pid, int) for info in infos)
         True
         """
-        from .context import SparkContext
+        from fastrdd.context import SparkContext
 
         sc = SparkContext._active_spark_context
         if sc is None:

@@ -8,12 +8,13 @@ new stage; every other kind is pipelined into its child's tasks.
 import weakref
 from functools import partial
 
-from . import pipeline, textio
-from .dependency import ShuffleDependency
-from .partitioner import Partitioner, portable_hash
-from .rdd import RDD
-from .serializers import dumps_records
-from .specialize import NOT_CONSTANT
+from fastrdd.worker import pipeline
+from fastrdd.io import text as textio
+from fastrdd.shuffle.dependency import ShuffleDependency
+from fastrdd.partitioner import Partitioner, portable_hash
+from fastrdd.rdd.rdd import RDD
+from fastrdd.serializers import dumps_records
+from fastrdd.specialize import NOT_CONSTANT
 
 __all__ = ["ParallelCollectionRDD", "FileRDD", "text_file", "PipelinedRDD", "UnionRDD",
            "PartitionerAwareUnionRDD", "CoalescedRDD", "ShuffledRDD", "CartesianRDD",
