@@ -26,6 +26,29 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+def executors(sc):
+    """The live executors of a context, as its backend reports them (ExecutorInfo)."""
+    return list(sc._backend.executors().values())
+
+
+def kill_executor(pid):
+    """SIGKILL a worker process and wait until it is dead (a zombie, or reaped)."""
+    import signal
+    import time
+
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return
+        except FileNotFoundError:
+            return
+        time.sleep(0.005)
+    raise AssertionError(f"worker {pid} still alive 10 s after SIGKILL")
+
+
 def make_context(master="local[2]", app="test", pure=False, **conf):
     from fastrdd import SparkConf, SparkContext
 

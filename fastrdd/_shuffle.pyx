@@ -8,7 +8,10 @@ only how the work is done:
 
 * ``portable_hash`` dispatches on the exact type first (int, str, tuple,
   None, float) in C, and hands every other type to ``_hash_other``, which
-  mirrors the twin's rules line by line with ordinary Python calls.
+  mirrors the twin's rules for subclasses of those, bytes and frozensets.
+  The rarer types (complex, Decimal, dates and times, memoryview, anything
+  else) have their rules written once, in the twin's ``_rare_key``, which
+  this module calls and whose tuple or bytes answer it hashes in C.
 * ``str`` keys are hashed without building a ``bytes`` object: ASCII text is
   its own UTF-8, so the CRC runs over the string's buffer; other text is
   encoded to UTF-8 one code point at a time straight into the CRC.  That
@@ -38,14 +41,18 @@ from cpython.sequence cimport PySequence_Fast_GET_ITEM, PySequence_Fast_GET_SIZE
 from cpython.unicode cimport PyUnicode_DATA, PyUnicode_GET_LENGTH, PyUnicode_KIND, PyUnicode_READ
 from libc.stdint cimport INT32_MAX, int32_t, int64_t, uint8_t, uint32_t, uint64_t
 
-import datetime
-import decimal
 import reprlib
+
+from fastrdd._shuffle_py import _rare_key
 
 cdef extern from "Python.h":
     bint PyUnicode_IS_ASCII(object o)
     bint PyTuple_CheckExact(object o)
     bint PyList_CheckExact(object o)
+    bint PyLong_CheckExact(object o)
+    bint PyFloat_CheckExact(object o)
+    bint PyUnicode_CheckExact(object o)
+    bint PyBytes_CheckExact(object o)
 
 cdef extern from *:
     """
@@ -88,12 +95,6 @@ cdef Py_ssize_t _NOGIL_BYTES = 1 << 16
 #: _crc_table[k][b] is the CRC of byte b followed by k zero bytes.
 cdef uint32_t _crc_table[8][256]
 
-# cdef aliases of module attributes, so _hash_other's isinstance checks do
-# not look up a global and then an attribute each time.
-cdef object _Decimal = decimal.Decimal
-cdef object _datetime = datetime.datetime
-cdef object _date = datetime.date
-cdef object _time = datetime.time
 cdef object _short_repr = reprlib.repr
 
 #: Marks "key not seen yet"; None cannot, since a combiner may be None.
@@ -269,9 +270,8 @@ cdef inline int64_t _phash(object obj, int depth) except? -1:
 
 
 cdef int64_t _hash_other(object obj, int depth) except? -1:
-    # The rare types, and subclasses of the common ones; keep in step with
+    # Subclasses of the common types, and frozensets; keep in step with
     # _shuffle_py._hash_other.
-    cdef double re, im
     if isinstance(obj, float):
         return 0 if obj != obj else hash(obj)
     if isinstance(obj, int):
@@ -284,29 +284,8 @@ cdef int64_t _hash_other(object obj, int depth) except? -1:
         return _hash_tuple(<tuple>obj, depth)
     if isinstance(obj, frozenset):
         return _hash_frozenset(<frozenset>obj, depth)
-    if isinstance(obj, complex):
-        if obj != obj:
-            re = obj.real
-            im = obj.imag
-            return hash(complex(0.0 if re != re else re, 0.0 if im != im else im))
-        return hash(obj)
-    if isinstance(obj, _Decimal):
-        return 0 if obj.is_qnan() else hash(obj)  # hash raises for sNaN
-    if isinstance(obj, _datetime):
-        if obj.utcoffset() is None:
-            return _hash_tuple((obj.year, obj.month, obj.day, obj.hour,
-                                obj.minute, obj.second, obj.microsecond), 0)
-        return hash(obj)
-    if isinstance(obj, _date):
-        return _hash_tuple((obj.year, obj.month, obj.day), 0)
-    if isinstance(obj, _time):
-        if obj.utcoffset() is None:
-            return _hash_tuple((obj.hour, obj.minute, obj.second, obj.microsecond), 0)
-        return hash(obj)
-    if isinstance(obj, memoryview):
-        hash(obj)  # raises for writable or non-byte views, as a dict would
-        return _hash_bytes(obj.tobytes())
-    return hash(obj)
+    key = _rare_key(obj)
+    return key if type(key) is int else _phash(key, 0)
 
 
 def portable_hash(obj):
@@ -508,15 +487,22 @@ def bucket_dict(d, num_partitions, partition_func=None):
     return buckets
 
 
+cdef inline bint _adds_in_c(object x):
+    """``x`` is of a built-in type whose ``+`` with another such runs no user code."""
+    return (PyLong_CheckExact(x) or PyFloat_CheckExact(x) or PyUnicode_CheckExact(x)
+            or PyBytes_CheckExact(x) or PyList_CheckExact(x) or PyTuple_CheckExact(x))
+
+
 cdef inline object _merge(object merge, object c, object v, bint is_add):
-    """``merge(c, v)``; ``c + v`` in C when the caller promises that is what it does."""
-    if is_add:
+    """``merge(c, v)``; ``c + v`` in C when the caller promises that is what it does
+    and both are of built-in types, so that no user code (``__add__``) runs twice."""
+    if is_add and _adds_in_c(c) and _adds_in_c(v):
         try:
             return PyNumber_Add(c, v)
         except Exception:
             pass
-    # the user's own function: on the fast path's failure it raises the same
-    # error again, now with the user's line in the traceback
+    # the user's own function: on the fast path's failure (which ran no user
+    # code) it raises the same error again, now with the user's line
     return merge(c, v)
 
 

@@ -200,7 +200,8 @@ def _hash_item(obj, depth):
 
 
 def _hash_other(obj, depth):
-    # The rare types, and subclasses of the common ones.
+    # Subclasses of the common types, and frozensets; the compiled twin has
+    # these lines too, compiled, and also asks _rare_key about the rest.
     if isinstance(obj, float):
         return 0 if obj != obj else hash(obj)
     if isinstance(obj, int):
@@ -213,6 +214,17 @@ def _hash_other(obj, depth):
         return _hash_tuple(obj, depth)
     if isinstance(obj, frozenset):
         return _hash_frozenset(obj, depth)
+    key = _rare_key(obj)
+    return key if type(key) is int else _hash_item(key, 0)
+
+
+def _rare_key(obj):
+    """The hash of a key of a rare type (an int), or the tuple or bytes it hashes as.
+
+    The one copy of the rare types' rules: the compiled twin calls it too
+    (these keys are too rare for a compiled copy to pay) and hashes a tuple
+    or bytes answer itself, at depth 0 as here.
+    """
     if isinstance(obj, complex):
         if obj != obj:
             re, im = obj.real, obj.imag
@@ -222,18 +234,17 @@ def _hash_other(obj, depth):
         return 0 if obj.is_qnan() else hash(obj)  # hash raises for sNaN
     if isinstance(obj, _datetime):
         if obj.utcoffset() is None:
-            return _hash_tuple((obj.year, obj.month, obj.day, obj.hour,
-                                obj.minute, obj.second, obj.microsecond), 0)
+            return (obj.year, obj.month, obj.day, obj.hour, obj.minute, obj.second, obj.microsecond)
         return hash(obj)
     if isinstance(obj, _date):
-        return _hash_tuple((obj.year, obj.month, obj.day), 0)
+        return (obj.year, obj.month, obj.day)
     if isinstance(obj, _time):
         if obj.utcoffset() is None:
-            return _hash_tuple((obj.hour, obj.minute, obj.second, obj.microsecond), 0)
+            return (obj.hour, obj.minute, obj.second, obj.microsecond)
         return hash(obj)
     if isinstance(obj, memoryview):
         hash(obj)  # raises for writable or non-byte views, as a dict would
-        return _hash_bytes(obj.tobytes())
+        return obj.tobytes()
     return hash(obj)
 
 
@@ -311,7 +322,8 @@ def combine_pairs(records, create_combiner, merge_value, combiners=None, merge_i
     folded in with ``merge_value(c, v)``.  Pass ``combiners`` (a dict) to
     continue an earlier call; it is updated and returned.  ``merge_is_add``
     promises that ``merge_value(c, v)`` is ``c + v`` (``specialize.py``): the
-    compiled twin then adds without calling it.
+    compiled twin then adds without calling it where ``c`` and ``v`` are of
+    built-in types (whose ``+`` runs no user code).
 
     >>> combine_pairs([("a", 1), ("b", 2), ("a", 3)], lambda v: [v],
     ...               lambda c, v: c + [v])

@@ -1,11 +1,12 @@
 """Broadcast variables: a read-only value shipped once per worker, not per task.
 
-The driver pickles the value once into a file of the application directory
-(shared storage on this machine; a cluster backend fetches it instead).
-A Broadcast captured by a task's function pickles as its id and path only,
-so stage blobs and task messages stay small however large the value.  A
-worker loads the file on first use and keeps the value in ``_loaded``
-until the driver says ``unpersist``.
+The driver's ``BroadcastManager`` (one per SparkContext) pickles the value
+once into the ``broadcast`` directory of the application.  A Broadcast
+captured by a task's function pickles as its id only, so stage blobs and
+task messages stay small however large the value.  A worker reads the
+value on first use through its block fetcher (``storage.blocks``: the
+driver's file in place on this machine) and keeps it in ``_loaded`` until
+the driver says ``Unbroadcast``.
 
 ``destroy()`` deletes the file: later use on the driver or in a task fails
 with a message naming the broadcast.
@@ -14,7 +15,10 @@ import os
 import pickle
 import threading
 
-__all__ = ["Broadcast"]
+from fastrdd import protocol
+from fastrdd.storage import blocks
+
+__all__ = ["Broadcast", "BroadcastManager"]
 
 #: broadcast id -> value, in this process (a worker's cache; the driver's own values)
 _loaded = {}
@@ -35,21 +39,13 @@ class Broadcast:
 
     def __init__(self, sc=None, value=None, pickle_registry=None, path=None, sock_file=None,
                  *, bid=None):
-        if sc is not None:
-            import cloudpickle
-
-            self._bid = sc._new_broadcast_id()
-            self._path = os.path.join(sc._broadcast_dir(), f"broadcast_{self._bid}.pkl")
-            tmp = f"{self._path}.tmp"
-            with open(tmp, "wb") as f:
-                cloudpickle.dump(value, f, protocol=5)
-            os.replace(tmp, self._path)
+        #: the driver's manager (None in a worker)
+        self._manager = sc._broadcast_manager if sc is not None else None
+        if self._manager is not None:
+            self._bid = self._manager.write(value)
             self._value = value
-            self._driver = True
         else:
             self._bid = bid
-            self._path = path
-            self._driver = False
         self._destroyed = False
 
     @property
@@ -63,19 +59,23 @@ class Broadcast:
         [1, 1, 2]
         >>> b.destroy()
         """
-        if self._driver:
+        if self._manager is not None:
             if self._destroyed:
                 raise RuntimeError(f"Broadcast {self._bid} was destroyed and can no longer be used")
             return self._value
         with _lock:
             if self._bid in _loaded:
                 return _loaded[self._bid]
+            fetcher = blocks.fetcher()
+            if fetcher is None:
+                raise RuntimeError(f"Broadcast {self._bid} can only be read on the driver that "
+                                   f"made it or in its tasks")
             try:
-                with open(self._path, "rb") as f:
+                with open(fetcher.broadcast_path(self._bid), "rb") as f:
                     value = pickle.load(f)
             except FileNotFoundError:
-                raise RuntimeError(f"Broadcast {self._bid} was destroyed (or its file {self._path} "
-                                   f"removed) and can no longer be used") from None
+                raise RuntimeError(f"Broadcast {self._bid} was destroyed and can no longer be "
+                                   f"used") from None
             _loaded[self._bid] = value
             return value
 
@@ -132,11 +132,8 @@ class Broadcast:
         [1, 2]
         >>> b.destroy()
         """
-        from fastrdd.context import SparkContext
-
-        sc = SparkContext._active_spark_context
-        if sc is not None:
-            sc._send_all(("unbroadcast", self._bid))
+        if self._manager is not None:
+            self._manager.unpersist(self._bid)
 
     def destroy(self, blocking=False):
         """Free the value everywhere; using it afterwards fails.
@@ -151,22 +148,57 @@ class Broadcast:
         self.unpersist(blocking)
         self._destroyed = True
         self._value = None
-        try:
-            os.unlink(self._path)
-        except FileNotFoundError:
-            pass
+        if self._manager is not None:
+            self._manager.remove(self._bid)
 
     def __reduce__(self):
         if self._destroyed:
             raise RuntimeError(f"Broadcast {self._bid} was destroyed and cannot be sent to tasks")
-        return (_rebuild, (self._bid, self._path))
+        return (_rebuild, (self._bid,))
 
     def __repr__(self):
         return f"<Broadcast {self._bid}>"
 
 
-def _rebuild(bid, path):
-    return Broadcast(bid=bid, path=path)
+def _rebuild(bid):
+    return Broadcast(bid=bid)
+
+
+class BroadcastManager:
+    """The driver's broadcast values: written once, dropped on unpersist/destroy."""
+
+    def __init__(self, directory, backend):
+        #: where the pickled values live (read by workers through their fetcher)
+        self.directory = directory
+        self.backend = backend
+        self._ids = iter(range(1 << 62))
+        self._lock = threading.Lock()
+
+    def path(self, bid):
+        return os.path.join(self.directory, f"broadcast_{bid}.pkl")
+
+    def write(self, value):
+        """Pickle ``value`` into a new broadcast file; its id."""
+        import cloudpickle
+
+        with self._lock:
+            bid = next(self._ids)
+        os.makedirs(self.directory, exist_ok=True)
+        path = self.path(bid)
+        with open(f"{path}.tmp", "wb") as f:
+            cloudpickle.dump(value, f, protocol=5)
+        os.replace(f"{path}.tmp", path)
+        return bid
+
+    def unpersist(self, bid):
+        """Workers drop their loaded copy (they read it again if used again)."""
+        self.backend.broadcast(protocol.Unbroadcast(bid))
+
+    def remove(self, bid):
+        try:
+            os.unlink(self.path(bid))
+        except FileNotFoundError:
+            pass
 
 
 def forget(bid):

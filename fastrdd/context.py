@@ -19,8 +19,6 @@ from fastrdd.errors import ContextError
 
 __all__ = ["SparkContext"]
 
-_LOCAL_MASTER = re.compile(r"^local(?:\[\s*(\*|\d+)\s*(?:,\s*(\d+)\s*)?\])?$")
-
 #: Below this much free space /dev/shm is not used for shuffle files
 #: (containers often mount a 64 MB /dev/shm); the temp directory is.
 MIN_SHM_BYTES = 1 << 30
@@ -28,25 +26,6 @@ MIN_SHM_BYTES = 1 << 30
 
 def path_uri(path):
     return path if ":" in path.split("/")[0] else "file:" + os.path.abspath(os.path.expanduser(path))
-
-
-def parse_master(master):
-    """(number of workers, attempts per task) for a ``local[...]`` master URL."""
-    m = _LOCAL_MASTER.match(master.strip())
-    if not m:
-        raise ValueError(
-            f"Could not parse master URL {master!r}: expected 'local', 'local[N]', 'local[*]' or "
-            f"'local[N,F]' (N worker processes, F attempts per task)")
-    cores, failures = m.group(1), m.group(2)
-    if cores is None:
-        workers = 1
-    elif cores == "*":
-        workers = os.cpu_count() or 1
-    else:
-        workers = int(cores)
-    if workers < 1:
-        raise ValueError(f"Asked for {workers} workers in master URL {master!r}: need at least 1")
-    return workers, int(failures) if failures else 1
 
 
 def choose_local_dirs(conf):
@@ -80,28 +59,6 @@ def sweep_stale_dirs(base):
         m = _APP_DIR.match(name)
         if m and not os.path.exists(f"/proc/{m.group(1)}"):
             shutil.rmtree(os.path.join(base, name), ignore_errors=True)
-
-
-def memory_settings(conf, workers):
-    """Environment for workers: memory budget (bytes), hysteresis, storage fraction, compression."""
-    from fastrdd.storage.memory import default_budget, parse_size
-
-    size = (conf.get("fastrdd.worker.memory") or os.environ.get("FASTRDD_WORKER_MEMORY")
-            or conf.get("spark.executor.memory"))
-    budget = parse_size(size) if size else default_budget(workers)
-    return {"FASTRDD_WORKER_MEMORY": str(budget),
-            "FASTRDD_MEMORY_HYSTERESIS": conf.get("fastrdd.memory.hysteresis", "1.1"),
-            "FASTRDD_STORAGE_FRACTION": conf.get("fastrdd.storage.fraction", "0.5"),
-            "FASTRDD_COMPRESS_SPILLS": _flag(conf, "spark.shuffle.spill.compress", "true"),
-            "FASTRDD_COMPRESS_BLOCKS": _flag(conf, "spark.rdd.compress", "false")}
-
-
-def _flag(conf, key, default):
-    """A boolean setting as "true"/"false", refusing anything else by name."""
-    value = str(conf.get(key, default)).strip().lower()
-    if value not in ("true", "false"):
-        raise ValueError(f"{key} must be true or false, got {conf.get(key)!r}")
-    return value
 
 
 class SparkContext:
@@ -143,9 +100,11 @@ class SparkContext:
 
             serializer = CloudPickleSerializer()
         self.serializer = serializer
-        workers, failures = parse_master(self.master)
+        from fastrdd.masters import parse_master
+
+        master = parse_master(self.master)
         if self._conf.contains("spark.task.maxFailures"):
-            failures = int(self._conf.get("spark.task.maxFailures"))
+            master = master._replace(max_failures=int(self._conf.get("spark.task.maxFailures")))
         with SparkContext._lock:
             active = SparkContext._active_spark_context
             if active is not None:
@@ -156,21 +115,20 @@ class SparkContext:
             SparkContext._active_spark_context = self
         self._stopped = False
         try:
-            self._start(workers, failures)
+            self._start(master)
         except BaseException:
             with SparkContext._lock:
                 SparkContext._active_spark_context = None
             raise
 
-    def _start(self, workers, failures):
+    def _start(self, master):
         # workers first: their start-up overlaps the driver's own imports
-        from fastrdd.local.backend import LocalBackend
+        from fastrdd.masters import create_backend
 
         self.startTime = int(time.time() * 1000)
         self._app_id = f"local-{self.startTime}"
         self._next_rdd = 0
         self._next_shuffle = 0
-        self._next_broadcast = 0
         #: name -> URI of the source, of files and archives shipped to tasks
         self._added_files = {}
         self._added_archives = {}
@@ -180,35 +138,35 @@ class SparkContext:
         self._checkpointing = False
         self._id_lock = threading.Lock()
         self._local_properties = threading.local()
-        self._workers = workers
+        self._workers = master.workers
         env = {k[len("spark.executorEnv."):]: v for k, v in self._conf.getAll()
                if k.startswith("spark.executorEnv.")}
-        if self._conf.get("fastrdd.purepython", "").lower() in ("1", "true", "yes"):
-            env["FASTRDD_PUREPYTHON"] = "1"
-        env.update(memory_settings(self._conf, workers))
         local_dirs = choose_local_dirs(self._conf)
         base = local_dirs[0]
         for d in local_dirs:
             os.makedirs(d, exist_ok=True)
         sweep_stale_dirs(base)
         self._app_dir = tempfile.mkdtemp(prefix=f"fastrdd-{self._app_id}-{os.getpid()}-", dir=base)
-        from fastrdd.files import FILES_ENV, SparkFiles
+        from fastrdd.files import SparkFiles
 
         os.makedirs(self._files_dir())
-        env[FILES_ENV] = self._files_dir()
         SparkFiles._root_directory = self._files_dir()
-        timeout = float(self._conf.get("fastrdd.worker.timeout", "60"))
-        self._backend = LocalBackend(workers, self._app_dir, env, heartbeat_timeout=timeout,
-                                     spill_roots=local_dirs[1:])
+        self._backend = None
         try:
+            self._backend = create_backend(master, self._conf, self._app_dir, env,
+                                           spill_roots=local_dirs[1:])
             self._backend.start()
         except BaseException:
-            self._backend.stop()
+            if self._backend is not None:
+                self._backend.stop()
             shutil.rmtree(self._app_dir, ignore_errors=True)
             raise
+        from fastrdd.broadcast import BroadcastManager
         from fastrdd.rdd.rdd import _call_site
         from fastrdd.scheduler.dag import DAGScheduler
 
+        self._broadcast_manager = BroadcastManager(os.path.join(self._app_dir, "broadcast"),
+                                                   self._backend)
         self._created_at = "%s (%s)" % _call_site()[::-1]
         self.profiler_collector = None
         if self._conf.get("spark.python.profile", "false").lower() == "true":
@@ -217,7 +175,7 @@ class SparkContext:
             self.profiler_collector = ProfilerCollector(
                 self._profiler_cls or BasicProfiler, self._conf.get("spark.python.profile.dump"))
         wait = float(self._conf.get("fastrdd.locality.wait", "0.2"))
-        self._scheduler = DAGScheduler(self._backend, failures, locality_wait=wait)
+        self._scheduler = DAGScheduler(self._backend, master.max_failures, locality_wait=wait)
         self._scheduler.profiles = self.profiler_collector
         atexit.register(self.stop)
         for path in self._py_files:
@@ -449,7 +407,7 @@ class SparkContext:
         >>> sc.parallelize(range(3)).count()
         3
         """
-        self._scheduler.registry.cancel(f"part of cancelled job group {groupId}",
+        self._scheduler.cancel(f"part of cancelled job group {groupId}",
                                         lambda job: job.group == groupId)
 
     def cancelAllJobs(self):
@@ -461,7 +419,7 @@ class SparkContext:
         >>> sc.parallelize(range(3)).sum()
         3
         """
-        self._scheduler.registry.cancel("all jobs were cancelled", lambda job: True)
+        self._scheduler.cancel("all jobs were cancelled", lambda job: True)
 
     def addJobTag(self, tag):
         """Tag the jobs started by this thread (see cancelJobsWithTag).
@@ -533,7 +491,7 @@ class SparkContext:
         >>> result
         ['JobCancelledError']
         """
-        self._scheduler.registry.cancel(f"tagged {tag!r}, and that tag was cancelled",
+        self._scheduler.cancel(f"tagged {tag!r}, and that tag was cancelled",
                                         lambda job: tag in job.tags)
 
     def statusTracker(self):
@@ -648,8 +606,9 @@ class SparkContext:
         entry = self._files_dir()
         if name.lower().endswith(self.PACKAGE_EXTENSIONS):
             entry = os.path.join(entry, name)
-            self._backend.extra_paths.append(entry)
-        self._send_all(("pypath", entry))
+        from fastrdd import protocol
+
+        self._backend.broadcast(protocol.AddPath(entry), sticky=True)
         if entry not in sys.path:
             sys.path.insert(1, entry)
         import importlib
@@ -752,21 +711,6 @@ class SparkContext:
         with self._id_lock:
             self._next_shuffle += 1
             return self._next_shuffle - 1
-
-    def _new_broadcast_id(self):
-        with self._id_lock:
-            self._next_broadcast += 1
-            return self._next_broadcast - 1
-
-    def _broadcast_dir(self):
-        path = os.path.join(self._app_dir, "broadcast")
-        os.makedirs(path, exist_ok=True)
-        return path
-
-    def _send_all(self, msg):
-        """Send ``msg`` to every worker (best effort: a lost worker has nothing to update)."""
-        for wid in list(self._backend.workers):
-            self._backend.send(wid, msg)
 
     # -- shared variables -------------------------------------------------------
     def broadcast(self, value):

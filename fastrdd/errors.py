@@ -20,16 +20,16 @@ class ClosureError(FastRDDError, pickle.PicklingError, RuntimeError):
     """A function shipped to workers captured something that cannot go there."""
 
 
-class SerializationError(FastRDDError, ValueError):
-    """A stage or a record could not be serialized; names the culprit."""
-
-
 class WorkerLostError(FastRDDError, RuntimeError):
     """A worker process died (or stopped answering) too often for one task."""
 
 
 class JobFailedError(FastRDDError, RuntimeError):
     """A job failed for a reason that has no user exception to re-raise."""
+
+
+class JobCancelledError(FastRDDError, RuntimeError):
+    """The job was cancelled (cancelJobGroup, cancelJobsWithTag, cancelAllJobs)."""
 
 
 class FetchFailedError(FastRDDError, RuntimeError):

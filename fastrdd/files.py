@@ -1,17 +1,17 @@
 """SparkFiles: files shipped with ``sc.addFile``/``addPyFile``/``addArchive``.
 
-Added files are copied into the application's ``files`` directory.  On
-this machine the workers read that same directory (its path reaches them
-in ``FASTRDD_FILES_DIR``), and it is on their import path, so a module
-added with ``addPyFile`` is importable in tasks.
+Added files are copied into the application's ``files`` directory on the
+driver.  A worker finds them in the directory its block fetcher names
+(``storage.blocks``: the driver's own directory for workers on this
+machine), and that directory is on its import path, so a module added
+with ``addPyFile`` is importable in tasks.
 """
 import os
 import shutil
 
-__all__ = ["SparkFiles", "FILES_ENV"]
+from fastrdd.storage import blocks
 
-#: environment variable naming the files directory in worker processes
-FILES_ENV = "FASTRDD_FILES_DIR"
+__all__ = ["SparkFiles"]
 
 
 class SparkFiles:
@@ -66,7 +66,9 @@ class SparkFiles:
         >>> os.path.dirname(SparkFiles.get("data.txt")) == SparkFiles.getRootDirectory()
         True
         """
-        root = cls._root_directory or os.environ.get(FILES_ENV)
+        root = cls._root_directory
+        if root is None and blocks.fetcher() is not None:
+            root = blocks.fetcher().files_dir()
         if root is None:
             raise RuntimeError("No SparkContext is active: SparkFiles has no root directory")
         return root

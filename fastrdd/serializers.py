@@ -2,15 +2,18 @@
 
 A stream of records is cut into batches of ``BATCH_SIZE`` records; each
 batch is one frame: a 4-byte little-endian length, then the batch bytes
-(whose first byte says msgpack or pickle).  Shuffle blocks, cached-partition
-spills and action results all use this one format.
+(whose first byte says msgpack or pickle).  Shuffle files, ``parallelize``'s
+slices, action results and pickle files use this format.  Spills and cached
+blocks on disk do not: they are ``storage/spill.py``'s run files, the same
+batches in frames that carry a CRC32 and may be LZ4-compressed.
 """
 import struct
 from itertools import islice
 
 from fastrdd._impl import serde
 
-__all__ = ["BATCH_SIZE", "dump_frames", "iter_frames", "load_frames", "dumps_records", "loads_records"]
+__all__ = ["BATCH_SIZE", "chunks", "dump_frames", "iter_frames", "load_frames", "dumps_records",
+           "loads_records"]
 
 #: Records per frame.  Bigger batches amortise per-frame costs (a header,
 #: one msgpack call); smaller ones bound the memory of a reader that holds
@@ -22,14 +25,25 @@ dumps_batch = serde.dumps_batch
 loads_batch = serde.loads_batch
 
 
+def chunks(records, size):
+    """Lists of up to ``size`` consecutive records, taken lazily: the one chunking
+    loop of every stage that works a chunk at a time (frames, memory checks,
+    batched writes)."""
+    it = iter(records)
+    while True:
+        chunk = list(islice(it, size))
+        if not chunk:
+            return
+        yield chunk
+
+
 def dump_frames(records, write, batch_size=BATCH_SIZE):
     """Write ``records`` (any iterable) as frames through ``write``; return bytes written."""
     total = 0
     if isinstance(records, list):
         batches = (records[i:i + batch_size] for i in range(0, len(records), batch_size))
     else:
-        it = iter(records)
-        batches = iter(lambda: list(islice(it, batch_size)), [])
+        batches = chunks(records, batch_size)
     pack = _HEADER.pack
     for batch in batches:
         data = dumps_batch(batch)
@@ -189,10 +203,3 @@ class BatchedSerializer(Serializer):
     def loads(self, data):
         return self.serializer.loads(data)
 
-
-class AutoBatchedSerializer(BatchedSerializer):
-    """Batches sized automatically (fastrdd's frames already are)."""
-
-    def __init__(self, serializer, bestSize=1 << 16):
-        super().__init__(serializer, self.UNKNOWN_BATCH_SIZE)
-        self.bestSize = bestSize

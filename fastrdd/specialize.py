@@ -10,21 +10,31 @@ word, more than the dict update they feed.  When a function's bytecode is
   combine can take the elements as keys and ``C`` as every value.
 * ``is_plain_add(f)``: ``f`` is ``operator.add`` or ``lambda a, b: a + b``;
   the compiled kernels then call ``a + b`` directly (``PyNumber_Add``,
-  exactly what the lambda does).  When that raises, the kernels call the
-  user's function again so that the error shows the user's line.
-
+  exactly what the lambda does) when both operands are of built-in types,
+  whose ``+`` runs no user code; for other operands, and where that
+  addition raises, they call the user's function, so that nothing user-made
+  runs twice and an error shows the user's line.
 * ``contains_operand(f)``: ``f`` is ``lambda s: X in s`` with ``X`` a
   constant or a captured variable (the log-mining query); a filter then
-  runs ``X in s`` in C (``_core/iterators``), with the same error fallback.
+  runs ``X in s`` in C (``_core/iterators``) where ``s`` and ``X`` are both
+  ``str`` (or both ``bytes``), and calls ``f`` for anything else.
 * ``prefix_operand(f)``: ``f`` is ``lambda s: s.startswith(X)`` (the seed's
   ``lines.filter(lambda s: s.startswith("ERROR"))``); for ``str`` records
   and a ``str`` prefix the filter tests the prefix in C, and calls ``f``
   for anything else.
 
+The last two answer with a cell holding ``X``: ``f``'s own closure cell when
+``X`` is captured, so that the filter reads ``X`` at each record, as ``f``
+does (an earlier function of the same task may assign it).  A global ``X``
+is not recognised.
+
 Shapes are compared with reference functions compiled by the running
 interpreter, so the test holds on every CPython version whatever its
-opcodes.  Anything else (defaults, closures, other constants) is simply
-called as written.
+opcodes; only the instructions that load a constant are told apart by name.
+Anything else (defaults, closures, generators, other constants, opcodes
+this module does not know) is simply called as written, and so is a
+function whose inspection fails in any way.  Only the standard library is
+used: ``ci/specialize_pythons.py`` loads this file alone in every Python.
 """
 import dis
 import functools
@@ -48,6 +58,25 @@ NOT_CONSTANT = _NotConstant()
 
 #: opcodes that do no work (they differ between versions and build modes)
 _IGNORED = frozenset({"RESUME", "NOP", "CACHE", "EXTENDED_ARG"})
+#: opcodes that push one constant: LOAD_CONST's, or 3.14's small int (its arg)
+_CONSTANT_LOADS = frozenset({"LOAD_CONST", "LOAD_SMALL_INT"})
+#: code flags of functions that do not simply return their value when called
+_UNPLAIN = (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS | inspect.CO_GENERATOR
+            | inspect.CO_COROUTINE | inspect.CO_ITERABLE_COROUTINE | inspect.CO_ASYNC_GENERATOR)
+
+
+def _declining(answer):
+    """Make a recogniser answer ``answer`` (not recognised) if inspecting raises:
+    a code object this module cannot read costs speed, never a result."""
+    def wrap(recogniser):
+        @functools.wraps(recogniser)
+        def safe(f):
+            try:
+                return recogniser(f)
+            except Exception:
+                return answer
+        return safe
+    return wrap
 
 
 def _instructions(code):
@@ -56,17 +85,25 @@ def _instructions(code):
 
 @functools.lru_cache(maxsize=512)
 def _shape(code):
-    """The instructions of ``code`` as (opname, arg), constants' indices left out."""
-    return [(i.opname, None if i.opname == "LOAD_CONST" else i.arg) for i in _instructions(code)]
+    """The instructions of ``code`` as (opname, arg), constant loads all alike."""
+    return tuple(("CONSTANT", None) if i.opname in _CONSTANT_LOADS else (i.opname, i.arg)
+                 for i in _instructions(code))
 
 
-def _plain_function(f, nargs):
-    """``f`` is a Python function taking exactly ``nargs`` positional arguments."""
+def _the_constant(code):
+    """The value pushed by the one constant load of ``code`` (its shape has one)."""
+    (load,) = [i for i in _instructions(code) if i.opname in _CONSTANT_LOADS]
+    return load.arg if load.opname == "LOAD_SMALL_INT" else load.argval
+
+
+def _plain_code(f, nargs, names):
+    """The code of ``f`` if it is a Python function taking exactly ``nargs``
+    positional arguments, returning a plain value, and naming only ``names``."""
     if type(f) is not types.FunctionType:
         return None
     code = f.__code__
-    if (code.co_argcount != nargs or code.co_kwonlyargcount
-            or code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS)):
+    if (code.co_argcount != nargs or code.co_kwonlyargcount or code.co_flags & _UNPLAIN
+            or code.co_names != names):
         return None
     return code
 
@@ -89,46 +126,47 @@ _PREFIX_CONST_SHAPE = _shape((lambda s: s.startswith("")).__code__)
 _PREFIX_CELL_SHAPE = _shape(_captured_prefix().__code__)
 
 
+@_declining(NOT_CONSTANT)
 def pair_constant(f):
     """``C`` if ``f`` is ``lambda x: (x, C)``, else ``NOT_CONSTANT``."""
-    return _operand(f, _PAIR_SHAPE, None)
+    code = _plain_code(f, 1, ())
+    if code is None or _shape(code) != _PAIR_SHAPE:
+        return NOT_CONSTANT
+    return _the_constant(code)
 
 
+@_declining(False)
 def is_plain_add(f):
     """``f(a, b)`` is ``a + b`` and nothing else."""
     if f is operator.add:
         return True
-    code = _plain_function(f, 2)
+    code = _plain_code(f, 2, ())
     return code is not None and _shape(code) == _ADD_SHAPE
 
 
+@_declining(NOT_CONSTANT)
 def contains_operand(f):
-    """``X`` if ``f`` is ``lambda s: X in s`` (``X`` constant or captured), else ``NOT_CONSTANT``.
-
-    A captured ``X`` is read now: call this when the filter runs (in the
-    task), not when it is defined, since Python closures bind late.
-    """
-    return _operand(f, _CONTAINS_CONST_SHAPE, _CONTAINS_CELL_SHAPE)
+    """A cell holding ``X`` if ``f`` is ``lambda s: X in s`` (``X`` constant or captured),
+    else ``NOT_CONSTANT``."""
+    return _operand(f, _CONTAINS_CONST_SHAPE, _CONTAINS_CELL_SHAPE, ())
 
 
+@_declining(NOT_CONSTANT)
 def prefix_operand(f):
-    """``X`` if ``f`` is ``lambda s: s.startswith(X)``, else ``NOT_CONSTANT`` (read late too)."""
+    """A cell holding ``X`` if ``f`` is ``lambda s: s.startswith(X)``, else ``NOT_CONSTANT``."""
     # the shape holds the method's name by index only: the name itself is checked too
-    return _operand(f, _PREFIX_CONST_SHAPE, _PREFIX_CELL_SHAPE, names=("startswith",))
+    return _operand(f, _PREFIX_CONST_SHAPE, _PREFIX_CELL_SHAPE, ("startswith",))
 
 
-def _operand(f, const_shape, cell_shape, names=()):
-    """The one constant (``const_shape``) or captured value (``cell_shape``) of a
-    one-argument ``f`` whose global and attribute names are ``names``."""
-    code = _plain_function(f, 1)
-    if code is None or code.co_names != names:
+def _operand(f, const_shape, cell_shape, names):
+    """The cell of the one constant (``const_shape``, a new cell) or captured
+    variable (``cell_shape``, ``f``'s own cell) of a one-argument ``f``."""
+    code = _plain_code(f, 1, names)
+    if code is None:
         return NOT_CONSTANT
     shape = _shape(code)
     if shape == const_shape:
-        return next(i.argval for i in _instructions(code) if i.opname == "LOAD_CONST")
+        return types.CellType(_the_constant(code))
     if shape == cell_shape and f.__closure__ is not None and len(f.__closure__) == 1:
-        try:
-            return f.__closure__[0].cell_contents
-        except ValueError:  # an empty cell: let the call raise NameError as written
-            return NOT_CONSTANT
+        return f.__closure__[0]
     return NOT_CONSTANT

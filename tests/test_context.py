@@ -6,7 +6,7 @@ import tempfile
 import pytest
 
 from fastrdd import SparkConf, SparkContext
-from fastrdd.context import parse_master
+from fastrdd.masters import parse_master
 
 
 def children_of(pid):
@@ -31,7 +31,7 @@ def fastrdd_dirs():
     ("local[2,4]", (2, 4)), ("local[*, 2]", (os.cpu_count(), 2)),
 ])
 def test_master_urls(master, expected):
-    assert parse_master(master) == expected
+    assert parse_master(master)[1:] == expected
 
 
 def test_stop_leaves_no_processes_and_no_files(fresh):
@@ -96,7 +96,7 @@ def test_workers_do_not_outlive_a_killed_driver(tmp_path):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     code = ("import sys, time\nsys.path.insert(0, %r)\nfrom fastrdd import SparkContext\n"
             "sc = SparkContext('local[2]', 'orphans')\nsc.parallelize([1, 2], 2).count()\n"
-            "print(' '.join(str(h.proc.pid) for h in sc._backend.workers.values()), flush=True)\n"
+            "print(' '.join(str(i.pid) for i in sc.statusTracker().getExecutorInfos()), flush=True)\n"
             "time.sleep(60)\n" % root)
     driver = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     pids = [int(p) for p in driver.stdout.readline().split()]

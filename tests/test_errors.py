@@ -57,7 +57,7 @@ def test_bad_master_and_second_context(fresh):
         SparkContext("local[1]", "second")
     assert SparkContext.getOrCreate() is sc
     with pytest.raises(ValueError, match="Could not parse master URL 'yarn'"):
-        from fastrdd.context import parse_master
+        from fastrdd.masters import parse_master
         parse_master("yarn")
 
 

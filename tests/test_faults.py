@@ -6,6 +6,7 @@ import traceback
 import pytest
 
 from fastrdd import TaskContext
+from conftest import executors, kill_executor
 
 
 def die_once(flag, how):
@@ -30,11 +31,12 @@ def die_once(flag, how):
 @pytest.mark.parametrize("how", ["sigkill", "exit", "segfault"])
 def test_dead_worker_is_replaced_and_tasks_retried(fresh, tmp_path, how):
     sc = fresh("local[2]")
-    pids = {h.proc.pid for h in sc._backend.workers.values()}
+    pids = {e.pid for e in executors(sc)}
     rdd = sc.parallelize(range(20), 5).map(die_once(str(tmp_path / "flag"), how))
     assert rdd.sum() == sum(range(20))
-    assert len(sc._backend.workers) == 2
-    assert {h.proc.pid for h in sc._backend.workers.values()} != pids
+    assert len(executors(sc)) == 2
+    assert {e.pid for e in executors(sc)} != pids
+    assert {int(i.pid) for i in sc.statusTracker().getExecutorInfos()} == {e.pid for e in executors(sc)}
     assert sc.parallelize(range(10), 4).count() == 10
 
 
@@ -59,11 +61,10 @@ def test_lost_cached_partitions_are_recomputed_only(fresh, tmp_path):
     assert len(os.listdir(tmp_path)) == 8
     assert rdd.count() == 40
     assert len(os.listdir(tmp_path)) == 8  # served from cache
-    victim = next(iter(sc._backend.workers.values()))
-    held = [k for k, w in sc._scheduler.cache_locs.items() if w == victim.wid]
+    victim = executors(sc)[0]
+    held = [k for k, w in sc._scheduler.cache_locs.items() if w == victim.executor_id]
     assert held
-    os.kill(victim.proc.pid, signal.SIGKILL)
-    victim.proc.wait()
+    kill_executor(victim.pid)
     assert sorted(rdd.collect()) == list(range(40))
     assert len(os.listdir(tmp_path)) == 8 + len(held)
 
@@ -77,10 +78,10 @@ def test_lost_map_outputs_are_recomputed_only(fresh, tmp_path):
     stages = sc._scheduler.stage_count
     assert sorted(summed.mapValues(lambda v: v).collect()) == expected
     assert sc._scheduler.stage_count == stages + 1  # map stage skipped
-    victim = next(iter(sc._backend.workers.values()))
-    lost = sum(w == victim.wid for w in sc._scheduler.map_outputs[summed._shuffle_dep.shuffle_id])
-    os.kill(victim.proc.pid, signal.SIGKILL)
-    victim.proc.wait()
+    victim = executors(sc)[0]
+    lost = sum(w == victim.executor_id
+               for w in sc._scheduler.map_outputs[summed._shuffle_dep.shuffle_id])
+    kill_executor(victim.pid)
     assert sorted(summed.collect()) == expected
     assert len(os.listdir(tmp_path)) == 6 + lost
 
@@ -167,7 +168,6 @@ def test_cached_shuffle_output_lost_with_its_map_outputs(fresh):
     sc = fresh("local[2]")
     totals = sc.parallelize([(i % 5, 1) for i in range(100)], 4).reduceByKey(lambda a, b: a + b, 4).cache()
     expected = sorted(totals.collect())
-    for handle in list(sc._backend.workers.values()):
-        os.kill(handle.proc.pid, signal.SIGKILL)
-        handle.proc.wait()
+    for executor in executors(sc):
+        kill_executor(executor.pid)
     assert sorted(totals.map(lambda kv: kv).collect()) == expected

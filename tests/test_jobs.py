@@ -5,7 +5,7 @@ import time
 import pytest
 
 from fastrdd import TaskContext
-from fastrdd.scheduler.status import JobCancelledError
+from fastrdd.errors import JobCancelledError
 
 
 def slow(x):

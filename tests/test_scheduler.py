@@ -3,6 +3,7 @@ import os
 from operator import add
 
 from fastrdd import StorageLevel
+from conftest import executors
 
 
 def stages_of(sc, action):
@@ -50,7 +51,7 @@ def test_cached_partitions_are_scheduled_where_they_live(sc):
     rdd.count()
     locs = {s: w for (r, s), w in sc._scheduler.cache_locs.items() if r == rdd.id()}
     assert sorted(locs) == list(range(8))
-    pid_of = {h.wid: h.proc.pid for h in sc._backend.workers.values()}
+    pid_of = {e.executor_id: e.pid for e in executors(sc)}
     ran = dict(rdd.mapPartitionsWithIndex(where).collect())
     hits = sum(ran[s] == pid_of[w] for s, w in locs.items())
     assert hits >= 6  # locality wait keeps (nearly) every task on its cache
@@ -77,7 +78,7 @@ def test_shuffle_files_removed_when_rdd_is_collected(sc):
     rdd = sc.parallelize([(i, i) for i in range(20)], 2).reduceByKey(add)
     rdd.count()
     sid = rdd._shuffle_dep.shuffle_id
-    dirs = [h.directory for h in sc._backend.workers.values()]
+    dirs = [e.block_address for e in executors(sc)]
 
     def files():
         return [n for d in dirs if os.path.isdir(d) for n in os.listdir(d) if n.startswith(f"shuffle_{sid}_")]

@@ -12,7 +12,7 @@ def test_broadcast_value_is_shipped_once_per_worker(sc, tmp_path):
     loads = sc.parallelize(range(20), 20).map(lambda x: (os.getpid(), len(b.value))).collect()
     assert {n for _, n in loads} == {200_000}
     # the value goes through a file, not through every task message
-    assert os.path.exists(b._path)
+    assert os.path.exists(b._manager.path(b._bid))
     from fastrdd.scheduler.closure import dumps_stage
     assert len(dumps_stage(b)) < 1000
 

@@ -98,6 +98,7 @@ scalars = st.one_of(
     st.floats(),  # NaN, infinities and -0.0 included
     st.text(alphabet, max_size=40),
     st.binary(max_size=40),
+    st.binary(max_size=40).map(memoryview),
     st.complex_numbers(),
     st.decimals(allow_nan=False),
     st.just(decimal.Decimal("NaN")),
@@ -330,6 +331,44 @@ def test_hashes_agree_across_processes(impl):
 @settings(max_examples=EXAMPLES * 3, deadline=None)
 @given(key=keys)
 def test_compiled_hash_matches_twin(compiled, twin, key):
+    assert outcome(compiled.portable_hash, key) == outcome(twin.portable_hash, key)
+
+
+class _Date(datetime.date):
+    pass
+
+
+class _Key:
+    """A user's key type: hashed by its own ``__hash__``."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __eq__(self, other):
+        return isinstance(other, _Key) and other.n == self.n
+
+    def __hash__(self):
+        return self.n * 31
+
+
+#: Keys of each type whose rules only the twin's ``_rare_key`` has (the
+#: compiled module calls it), odd values and failures included.
+RARE_KEYS = [
+    complex(1, 2), complex(float("nan"), 1), complex(1, float("nan")), complex(float("inf"), 0),
+    decimal.Decimal("2.50"), decimal.Decimal("-0"), decimal.Decimal("NaN"),
+    decimal.Decimal("-Infinity"), decimal.Decimal("sNaN"),
+    datetime.datetime(2024, 2, 29, 23, 59, 1, 7), datetime.datetime(2024, 3, 1, 1, 30, fold=1),
+    datetime.datetime(2024, 1, 1, 12, tzinfo=UTC), datetime.date(2024, 2, 29), _Date(2024, 2, 29),
+    datetime.time(8, 30, 0, 5), datetime.time(8, 30, tzinfo=UTC),
+    memoryview(b"raw"), memoryview(b"abcdef")[1:4], memoryview(bytearray(b"x")),
+    memoryview(b"abcd").cast("i"),
+    fractions.Fraction(3, 7), datetime.timedelta(days=-1, microseconds=3), _Key(5), [1], {1},
+]
+
+
+@pytest.mark.parametrize("key", RARE_KEYS + [("in a tuple", k) for k in RARE_KEYS],
+                         ids=lambda k: type(k).__name__)
+def test_compiled_hash_of_rare_types_matches_twin(compiled, twin, key):
     assert outcome(compiled.portable_hash, key) == outcome(twin.portable_hash, key)
 
 

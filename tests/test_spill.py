@@ -10,6 +10,7 @@ from fastrdd import StorageLevel
 from fastrdd.errors import OutOfDiskError, SpillCorruptedError
 from fastrdd.storage.memory import MemoryMonitor, parse_size
 from fastrdd.storage.spill import ExternalGrouper, ExternalMerger, SpillContext, external_sorted, read_run, write_run
+from conftest import executors
 
 
 class Always(MemoryMonitor):
@@ -93,13 +94,26 @@ def test_run_files_round_trip_compressed_or_not(tmp_path, compress):
         list(read_run(path))
 
 
+def test_sort_runs_follow_spill_compress(tmp_path):
+    records = [f"{i % 7}" + "x" * 60 for i in range(10000)]
+    sizes = {}
+    for compress in (False, True):
+        ctx = SpillContext(Always(), [str(tmp_path / str(compress))], compress=compress)
+        assert list(external_sorted(records, ctx=ctx)) == sorted(records)
+        runs = [p for p in ctx.files if os.path.basename(p).startswith("sort-")]
+        assert len(runs) == 3  # one per chunk: the monitor is always over budget
+        sizes[compress] = sum(os.path.getsize(p) for p in runs)
+        ctx.cleanup()
+    assert sizes[True] < sizes[False] / 4  # spark.shuffle.spill.compress (the default) is honoured
+
+
 def test_compressed_disk_blocks_and_spills(fresh):
     sc = fresh("local[1]", spark_rdd_compress="true", fastrdd_worker_memory="1m",
                fastrdd_memory_hysteresis="0")
     rdd = sc.parallelize([("k%d" % (i % 50), "v" * 40) for i in range(20000)], 2)
     cached = rdd.persist(StorageLevel.DISK_ONLY)
     assert cached.count() == 20000
-    blocks = os.path.join(next(iter(sc._backend.workers.values())).directory, "blocks")
+    blocks = os.path.join(executors(sc)[0].block_address, "blocks")
     stored = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(blocks) for f in fs)
     assert 0 < stored < 20000 * 40 / 4  # the repetitive values compress well
     assert sorted(cached.collect()) == sorted(rdd.collect())
@@ -138,7 +152,7 @@ def test_shuffles_spill_and_stay_correct(tiny):
     metrics = [tracker.getStageSpillMetrics(s) for s in tracker.getActiveStageIds() or range(0, 40)]
     assert sum(m["diskBytesSpilled"] for m in metrics if m) > 0
     assert any(extra.iterdir())  # spills were spread over the second local directory too
-    worker_dirs = [h.directory for h in sc._backend.workers.values()]
+    worker_dirs = [e.block_address for e in executors(sc)]
     spill_dirs = [os.path.join(d, "spill") for d in worker_dirs] + [str(p) for p in extra.iterdir()]
     leftovers = [f for d in spill_dirs for _, _, files in os.walk(d) for f in files]
     assert leftovers == []  # run files are removed when their task ends
@@ -190,7 +204,7 @@ def test_storage_levels_under_pressure(fresh, tmp_path):
     assert level_run(StorageLevel.MEMORY_AND_DISK) == 0
     assert level_run(StorageLevel.DISK_ONLY) == 0
     sc.parallelize([1]).count()  # the worker handles unpersist before this task
-    blocks = [os.path.join(h.directory, "blocks") for h in sc._backend.workers.values()]
+    blocks = [os.path.join(e.block_address, "blocks") for e in executors(sc)]
     assert all(not os.listdir(b) for b in blocks if os.path.isdir(b))  # unpersist deleted them
 
 
@@ -198,7 +212,7 @@ def test_blocking_unpersist_returns_when_the_blocks_are_gone(fresh):
     sc = fresh("local[2]")
     rdd = sc.parallelize(range(4000), 4).map(lambda x: x * 2).persist(StorageLevel.DISK_ONLY)
     assert rdd.sum() == 2 * sum(range(4000))
-    blocks = [os.path.join(h.directory, "blocks") for h in sc._backend.workers.values()]
+    blocks = [os.path.join(e.block_address, "blocks") for e in executors(sc)]
     assert sum(len(os.listdir(b)) for b in blocks if os.path.isdir(b)) == 4
     rdd.unpersist(blocking=True)
     assert all(not os.listdir(b) for b in blocks if os.path.isdir(b))
@@ -210,7 +224,7 @@ def test_damaged_cache_file_is_recomputed(fresh):
     sc = fresh("local[1]")
     rdd = sc.parallelize(range(1000), 2).map(lambda x: x * 3).persist(StorageLevel.DISK_ONLY)
     assert rdd.sum() == 3 * sum(range(1000))
-    blocks = os.path.join(next(iter(sc._backend.workers.values())).directory, "blocks")
+    blocks = os.path.join(executors(sc)[0].block_address, "blocks")
     for name in os.listdir(blocks):
         with open(os.path.join(blocks, name), "r+b") as f:
             f.seek(20)
@@ -251,9 +265,9 @@ def test_peak_worker_rss_stays_near_the_budget(fresh):
 
     def sample():
         while not stop.is_set():
-            for h in list(sc._backend.workers.values()):
+            for h in executors(sc):
                 try:
-                    with open(f"/proc/{h.proc.pid}/statm") as f:
+                    with open(f"/proc/{h.pid}/statm") as f:
                         peak[0] = max(peak[0], int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE"))
                 except OSError:
                     pass

@@ -2,43 +2,55 @@
 
 This module is the specification of ``fastrdd/_core/iterators.pyx``.  The
 engine uses them in place of a generator that calls a user function whose
-bytecode ``specialize.py`` recognised; each takes that function too, as
-``fallback``, and calls it where the fast test raises, so that an error is
-raised by the user's own code, with the user's line in the traceback.
+bytecode ``specialize.py`` recognised.  Each takes that function's operand
+as a cell, read at each record as the function reads it, and the function
+itself, as ``fallback``.  The fast test runs only where it can run no user
+code (exact ``str`` and ``bytes``); ``fallback`` decides every other record,
+so an error is raised by the user's own code, with the user's line in the
+traceback, and nothing user-made runs twice.
 """
 
 __all__ = ["filter_contains", "filter_prefix"]
 
 
-def filter_contains(iterator, needle, fallback):
-    """The items ``s`` of ``iterator`` for which ``needle in s``.
+def filter_contains(iterator, cell, fallback):
+    """The items ``s`` of ``iterator`` for which ``needle in s``, ``needle`` held by ``cell``.
 
     ``fallback`` is the user's ``lambda s: needle in s``.
 
-    >>> list(filter_contains(["ab", "b", "ca"], "a", lambda s: "a" in s))
+    >>> from types import CellType
+    >>> list(filter_contains(["ab", "b", "ca"], CellType("a"), lambda s: "a" in s))
     ['ab', 'ca']
     """
     for s in iterator:
         try:
-            found = needle in s
-        except Exception:
-            found = fallback(s)
-        if found:
+            needle = cell.cell_contents
+        except ValueError:  # unbound: not a str, so ``fallback`` runs (and raises NameError)
+            needle = None
+        kind = type(s)
+        if (kind is str or kind is bytes) and type(needle) is kind:
+            if needle in s:
+                yield s
+        elif fallback(s):
             yield s
 
 
-def filter_prefix(iterator, prefix, fallback):
-    """The items ``s`` of ``iterator`` for which ``s.startswith(prefix)``.
+def filter_prefix(iterator, cell, fallback):
+    """The items ``s`` of ``iterator`` for which ``s.startswith(prefix)``, ``prefix`` held by ``cell``.
 
     ``fallback`` is the user's ``lambda s: s.startswith(prefix)``; it decides
     for every item that is not exactly a ``str`` (or when ``prefix`` is not).
 
-    >>> list(filter_prefix(["ERROR a", "INFO b"], "ERROR", lambda s: s.startswith("ERROR")))
+    >>> from types import CellType
+    >>> list(filter_prefix(["ERROR a", "INFO b"], CellType("ERROR"), lambda s: s.startswith("ERROR")))
     ['ERROR a']
     """
-    plain = type(prefix) is str
     for s in iterator:
-        if plain and type(s) is str:
+        try:
+            prefix = cell.cell_contents
+        except ValueError:  # unbound, as above
+            prefix = None
+        if type(prefix) is str and type(s) is str:
             if s.startswith(prefix):
                 yield s
         elif fallback(s):

@@ -50,8 +50,10 @@ import re
 import shutil
 import uuid
 import zlib
-from itertools import chain, islice
+from itertools import chain
 from typing import Iterable, Iterator, List, NamedTuple, Optional, Union
+
+from fastrdd.serializers import chunks as _chunks
 
 __all__ = [
     "Split",
@@ -59,6 +61,7 @@ __all__ = [
     "compute_splits",
     "read_lines",
     "prepare_output_dir",
+    "codec",
     "write_part",
     "commit_output_dir",
     "abort_output_dir",
@@ -85,15 +88,14 @@ WRITE_BATCH = 4096
 #: by one task.  (Hadoop can split .bz2 at its block markers; we do not.)
 _CODECS = {".gz": gzip, ".bz2": bz2}
 
-#: compressionCodecClass spellings accepted by write_part → file suffix.
+#: compressionCodecClass names (Hadoop's classes, and short names) → suffix of
+#: the part files; ``codec`` and ``write_part`` both read this one table.
 _OUTPUT_CODECS = {
-    None: "",
-    "gzip": ".gz",
-    "gz": ".gz",
     "org.apache.hadoop.io.compress.GzipCodec": ".gz",
-    "bz2": ".bz2",
-    "bzip2": ".bz2",
+    "org.apache.hadoop.io.compress.DefaultCodec": ".gz",
     "org.apache.hadoop.io.compress.BZip2Codec": ".bz2",
+    "gzip": ".gz",
+    "bz2": ".bz2",
 }
 
 _BOM = b"\xef\xbb\xbf"
@@ -492,6 +494,15 @@ def prepare_output_dir(path: str) -> str:
     return temp_dir
 
 
+def codec(name: Optional[str]) -> Optional[str]:
+    """``saveAsTextFile``'s compressionCodecClass, checked on the driver so that a
+    bad name fails before any task runs; returned as is for ``write_part``."""
+    if name is not None and name not in _OUTPUT_CODECS:
+        raise ValueError(f"unsupported compressionCodecClass {name!r}: use one of "
+                         f"{sorted(_OUTPUT_CODECS)}")
+    return name
+
+
 def write_part(
     temp_dir: str,
     partition_index: int,
@@ -507,11 +518,11 @@ def write_part(
     leaves no visible part.  If ``lines_iter`` raises, the attempt file is
     removed and the exception propagates.
 
-    ``compression`` is None, ``"gzip"`` or ``"bz2"`` (also ``"gz"``,
-    ``"bzip2"`` or the Hadoop codec class names PySpark passes).
+    ``compression`` is None or a name ``codec`` accepts: ``"gzip"``, ``"bz2"``
+    or the Hadoop codec class names PySpark passes.
     """
     try:
-        suffix = _OUTPUT_CODECS[compression]
+        suffix = "" if compression is None else _OUTPUT_CODECS[compression]
     except (KeyError, TypeError):
         raise ValueError(
             f"Unsupported compression {compression!r}; use None, 'gzip' or 'bz2'"
@@ -554,11 +565,7 @@ def write_part_chunks(temp_dir: str, partition_index: int, chunks: Iterable[byte
 
 def _encoded_batches(items: Iterable) -> Iterator[bytes]:
     """UTF-8 bytes of WRITE_BATCH records at a time, each record + ``\\n``."""
-    it = iter(items)
-    while True:
-        batch = list(islice(it, WRITE_BATCH))
-        if not batch:
-            return
+    for batch in _chunks(items, WRITE_BATCH):
         batch.append("")  # so the join ends with the last record's "\n"
         try:
             text = "\n".join(batch)  # all str: one join, one encode

@@ -1,34 +1,38 @@
-"""The local multicore backend: a pool of persistent worker processes.
+"""The local backend: a pool of persistent worker processes on this machine.
 
-This module is only transport.  The scheduler decides what runs where; a
-backend starts workers, carries messages to them and reports what they
-send back, or that they are gone.  A cluster backend (ZeroMQ) supplies the
-same five calls: ``start``, ``send``, ``poll``, ``replace``, ``stop``.
+It implements ``scheduler.backend.SchedulerBackend`` and is only
+transport: the scheduler decides what runs where; this module starts
+workers, carries ``fastrdd.protocol`` messages to them and reports what they
+send back, or that they are gone.
 
-Each worker is a fresh interpreter (``python -m fastrdd.local.process``) started
-with ``subprocess`` rather than ``fork``, so no lock or thread of the driver
-is ever inherited half-held.  Driver and worker talk over a private pair of
-pipes (``pipes.py`` framing); nothing else can
-write to them, so nothing unauthenticated is ever unpickled.
+Each worker is a fresh interpreter (``python -m fastrdd.local.process``)
+started with ``subprocess`` rather than ``fork``, so no lock or thread of
+the driver is ever inherited half-held.  Driver and worker talk over a
+private pair of pipes (``framing.py``); nothing else can write to them, so
+nothing unauthenticated is ever unpickled.  The pool keeps its size: a
+worker that dies, stops sending heartbeats or is removed is replaced by a
+new process (a new executor id), reported as ``ExecutorAdded``.
 
-State per worker (``WorkerHandle``): its process, pipes, shuffle directory,
-the stage ids whose blobs it holds, the task it runs, and when it last
-spoke (for the heartbeat timeout).
+State per worker (``_Process``): its process, pipes, directory (shuffle
+outputs and disk blocks, read by other workers through
+``storage.blocks.LocalBlockReader``), and when it last spoke.
 """
 import os
-import pickle
 import shutil
 import subprocess
 import sys
 import time
 
+from fastrdd import protocol
 from fastrdd.local.framing import PipeReader, PipeWriter, wait_readable
+from fastrdd.scheduler.backend import (ExecutorAdded, ExecutorInfo, ExecutorLost, MessageReceived,
+                                       SchedulerBackend)
 
-__all__ = ["LocalBackend", "WorkerHandle"]
+__all__ = ["LocalBackend"]
 
 
-class WorkerHandle:
-    """The driver's view of one worker process."""
+class _Process:
+    """The backend's view of one worker process."""
 
     def __init__(self, wid, proc, reader, writer, directory):
         self.wid = wid
@@ -36,39 +40,41 @@ class WorkerHandle:
         self.reader = reader
         self.writer = writer
         self.directory = directory
-        #: stage ids whose blob this worker has been sent
-        self.stages = set()
-        #: id of the task it runs, or None when idle
-        self.running = None
-        #: the process said "ready"
-        self.ready = False
         #: monotonic time of the last message (heartbeats included)
         self.last_seen = time.monotonic()
         self.alive = True
         #: its loss was already reported by poll()
         self.reported = False
 
+    def info(self):
+        return ExecutorInfo(self.wid, "localhost", self.proc.pid, 1, self.directory)
 
-class LocalBackend:
+
+class LocalBackend(SchedulerBackend):
     """Worker processes on this machine, linked by pipes."""
 
     def __init__(self, num_workers, app_dir, env=None, heartbeat_timeout=60.0, spill_roots=()):
+        super().__init__()
         self.num_workers = num_workers
         #: other local directories, where each worker also spills (spreads disk load)
         self.spill_roots = list(spill_roots)
         self.app_dir = app_dir
         self.env = env or {}
         self.heartbeat_timeout = heartbeat_timeout
-        self.workers = {}
+        #: worker id -> _Process, live or lost-but-not-yet-reported
+        self._workers = {}
         self._next_wid = 0
-        #: import path entries added since start (addPyFile), for replacement workers
-        self.extra_paths = []
+        #: replacements started since the last poll, reported as ExecutorAdded
+        self._added = []
 
     # -- lifecycle -----------------------------------------------------
     def start(self):
         os.makedirs(self.app_dir, exist_ok=True)
         for _ in range(self.num_workers):
             self._spawn()
+
+    def executors(self):
+        return {wid: h.info() for wid, h in self._workers.items() if h.alive}
 
     def _spawn(self):
         wid = self._next_wid
@@ -78,7 +84,8 @@ class LocalBackend:
         from_worker_r, from_worker_w = os.pipe()
         env = dict(os.environ)
         env.update(self.env)
-        env["PYTHONPATH"] = worker_path(self.extra_paths + [env.get("FASTRDD_FILES_DIR", "")])
+        env["PYTHONPATH"] = worker_path([os.path.join(self.app_dir, "files")])
+        env["FASTRDD_APP_DIR"] = self.app_dir
         env["FASTRDD_SPILL_DIRS"] = ",".join(self._spill_dirs(wid, directory))
         env.setdefault("PYTHONHASHSEED", "0")  # one hash() for user classes in every worker
         # -S: the driver's sys.path (site-packages included) is passed whole,
@@ -92,21 +99,27 @@ class LocalBackend:
         finally:
             os.close(to_worker_r)
             os.close(from_worker_w)
-        handle = WorkerHandle(wid, proc, PipeReader(from_worker_r), PipeWriter(to_worker_w), directory)
-        self.workers[wid] = handle
+        handle = _Process(wid, proc, PipeReader(from_worker_r), PipeWriter(to_worker_w), directory)
+        self._workers[wid] = handle
+        for msg in self.sticky:
+            self.send(wid, msg)
         return handle
 
     def _spill_dirs(self, wid, directory):
         name = f"{os.path.basename(self.app_dir)}-worker-{wid}"
         return [os.path.join(directory, "spill")] + [os.path.join(r, name) for r in self.spill_roots]
 
-    def replace(self, wid):
+    def _replace(self, wid):
         """Kill worker ``wid`` if needed, drop its files, start a new one."""
         self._retire(wid)
-        return self._spawn()
+        self._added.append(self._spawn().wid)
+
+    def remove_executor(self, executor_id, reason):
+        if executor_id in self._workers:
+            self._replace(executor_id)
 
     def _retire(self, wid):
-        handle = self.workers.pop(wid, None)
+        handle = self._workers.pop(wid, None)
         if handle is None:
             return
         handle.alive = False
@@ -126,13 +139,13 @@ class LocalBackend:
         shutil.rmtree(handle.directory, ignore_errors=True)
 
     def stop(self, grace=2.0):
-        for handle in list(self.workers.values()):
+        for handle in list(self._workers.values()):
             try:
-                self._write(handle, ("stop",))
+                self._write(handle, protocol.Stop())
             except OSError:
                 pass
         deadline = time.monotonic() + grace
-        for handle in list(self.workers.values()):
+        for handle in list(self._workers.values()):
             try:
                 handle.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
@@ -140,30 +153,24 @@ class LocalBackend:
             self._retire(handle.wid)
         shutil.rmtree(self.app_dir, ignore_errors=True)
 
-    def location(self, wid):
-        """Where worker ``wid`` keeps its map outputs (read directly by reducers)."""
-        return self.workers[wid].directory
-
     # -- messages --------------------------------------------------------
     def _write(self, handle, msg):
-        handle.writer.send_bytes(pickle.dumps(msg, protocol=5))
+        handle.writer.send_bytes(protocol.dumps(msg))
 
-    def send(self, wid, msg):
-        """Send ``msg``; False if the worker is gone (a "lost" event follows)."""
-        handle = self.workers.get(wid)
+    def send(self, executor_id, message):
+        handle = self._workers.get(executor_id)
         if handle is None or not handle.alive:
             return False
         try:
-            self._write(handle, msg)
+            self._write(handle, message)
             return True
         except OSError:
             handle.alive = False
             return False
 
     def poll(self, timeout):
-        """Wait up to ``timeout`` s; return [("msg", wid, msg) | ("lost", wid, reason)]."""
         events = []
-        by_reader = {h.reader: h for h in self.workers.values() if h.alive}
+        by_reader = {h.reader: h for h in self._workers.values() if h.alive}
         ready = wait_readable(list(by_reader), timeout) if by_reader else []
         if not by_reader:
             time.sleep(min(timeout, 0.05))
@@ -173,26 +180,26 @@ class LocalBackend:
             # drain what is there without blocking on the next message
             while handle.alive:
                 try:
-                    msg = pickle.loads(conn.recv_bytes())
+                    msg = protocol.loads(conn.recv_bytes())
                 except (EOFError, OSError):
                     handle.alive = False
                     break
                 handle.last_seen = now
-                if msg[0] == "ready":
-                    handle.ready = True
-                elif msg[0] != "hb":
-                    events.append(("msg", handle.wid, msg))
+                if type(msg) not in (protocol.Heartbeat, protocol.Ready):
+                    events.append(MessageReceived(handle.wid, msg))
                 if not conn.poll(0):
                     break
-        for handle in list(self.workers.values()):
+        lost = []
+        for handle in list(self._workers.values()):
             if handle.alive and handle.proc.poll() is not None:
                 handle.alive = False
             if handle.alive and now - handle.last_seen > self.heartbeat_timeout:
                 handle.proc.kill()
                 handle.alive = False
                 handle.reported = True
-                reason = f"no heartbeat for {self.heartbeat_timeout:g} s (hung or stopped)"
-                events.append(("lost", handle.wid, reason))
+                lost.append(handle.wid)
+                events.append(ExecutorLost(
+                    handle.wid, f"no heartbeat for {self.heartbeat_timeout:g} s (hung or stopped)"))
                 continue
             if not handle.alive and not handle.reported:
                 handle.reported = True
@@ -200,7 +207,13 @@ class LocalBackend:
                 if code is None:
                     handle.proc.kill()
                     code = handle.proc.wait()
-                events.append(("lost", handle.wid, describe_exit(code)))
+                lost.append(handle.wid)
+                events.append(ExecutorLost(handle.wid, describe_exit(code)))
+        for wid in lost:  # the pool keeps its size
+            self._replace(wid)
+        events.extend(ExecutorAdded(self._workers[w].info()) for w in self._added
+                      if w in self._workers)
+        self._added = []
         return events
 
 

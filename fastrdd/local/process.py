@@ -11,14 +11,15 @@ runs; if the driver goes away, the next send fails and the process exits,
 so no worker outlives its driver.
 """
 import os
-import pickle
 import signal
 import sys
 import threading
 import time
 import types
 
+from fastrdd import protocol
 from fastrdd.local.framing import PipeReader, PipeWriter
+from fastrdd.storage.blocks import LocalBlockFetcher
 from fastrdd.storage.memory import HYSTERESIS, parse_size
 from fastrdd.worker.runtime import Worker
 
@@ -60,7 +61,7 @@ def main(argv=None):
     lock = threading.Lock()
 
     def send(msg):
-        data = pickle.dumps(msg, protocol=5)
+        data = protocol.dumps(msg)
         with lock:
             conn_out.send_bytes(data)
 
@@ -73,7 +74,7 @@ def main(argv=None):
         while True:
             time.sleep(HEARTBEAT_INTERVAL)
             try:
-                send(("hb",))
+                send(protocol.Heartbeat())
             except OSError:
                 os._exit(3)  # the driver is gone: do not outlive it
 
@@ -81,7 +82,8 @@ def main(argv=None):
     env = os.environ
     budget = env.get("FASTRDD_WORKER_MEMORY")
     spill_dirs = [d for d in env.get("FASTRDD_SPILL_DIRS", "").split(",") if d]
-    worker = Worker(send, args.dir, args.worker_id,
+    fetcher = LocalBlockFetcher(env["FASTRDD_APP_DIR"])
+    worker = Worker(send, args.dir, args.worker_id, fetcher,
                     budget=parse_size(budget) if budget else None,
                     hysteresis=float(env.get("FASTRDD_MEMORY_HYSTERESIS", HYSTERESIS)),
                     spill_dirs=spill_dirs or None,
@@ -89,13 +91,13 @@ def main(argv=None):
                     compress_spills=env.get("FASTRDD_COMPRESS_SPILLS", "true") == "true",
                     compress_blocks=env.get("FASTRDD_COMPRESS_BLOCKS", "false") == "true")
     threading.Thread(target=heartbeat, name="fastrdd-heartbeat", daemon=True).start()
-    send(("ready", os.getpid()))
+    send(protocol.Ready(os.getpid()))
     while worker.running:
         try:
             data = conn_in.recv_bytes()
         except (EOFError, OSError):
             break
-        worker.handle(pickle.loads(data))
+        worker.handle(protocol.loads(data))
     return 0
 
 

@@ -16,9 +16,10 @@ union-based join gives: ``numPartitions``, else ``spark.default.parallelism``,
 else that of the sides when they are partitioned alike, else their sum.
 """
 from functools import reduce as _reduce
-from itertools import chain, islice
+from itertools import chain
 
 from fastrdd._impl import shuffle as kernels
+from fastrdd.serializers import chunks
 from fastrdd.worker.records import not_a_pair
 from fastrdd.storage.spill import ExternalGrouper, context
 
@@ -83,11 +84,8 @@ def hash_join(left, right, keep_left, keep_right):
     """
     ctx = context()
     table = {}
-    right = iter(right)
-    while True:
-        chunk = list(islice(right, BUILD_CHUNK))
-        if not chunk:
-            break
+    right = iter(right)  # one iterator: a fallback carries on where the chunks stopped
+    for chunk in chunks(right, BUILD_CHUNK):
         kernels.group_pairs(chunk, table)
         if ctx.over():
             return _grouped_join(left, _chain_grouped(table, right), keep_left, keep_right)

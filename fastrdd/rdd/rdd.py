@@ -26,7 +26,8 @@ from itertools import chain, count as itertools_count, islice
 from fastrdd import _impl
 from fastrdd.rdd.approx import BoundedFloat  # noqa: F401  (PySpark exports it from its rdd module)
 from fastrdd.errors import ClosureError
-from fastrdd.worker.records import codec as _codec, keys_of as _keys_of, not_a_pair as _not_a_pair
+from fastrdd.io.text import codec as _codec
+from fastrdd.worker.records import keys_of as _keys_of, not_a_pair as _not_a_pair
 from fastrdd.worker.records import pairs as _pairs, values_of as _values_of
 from fastrdd.partitioner import Partitioner, portable_hash
 from fastrdd.resultiterable import ResultIterable
@@ -501,7 +502,7 @@ class RDD:
         [2, 4]
         """
         def filter_partition(_, iterator):
-            # recognised tests run in C; read in the task: a captured value is read when used
+            # recognised tests run in C, reading the operand's cell at each record as f does
             needle = contains_operand(f)
             if needle is not NOT_CONSTANT:
                 return _impl.iterators.filter_contains(iterator, needle, f)

@@ -26,12 +26,19 @@ State kept across jobs (all keyed by ids, never by RDD objects):
 ``cache_locs``   (rdd id, split) -> worker id holding that cached partition;
                  tasks prefer that worker for up to ``locality_wait`` s.
 
+``executors``    executor id -> ExecutorState: the task it runs and the stage
+                 blobs it holds.  Kept here, not in the transport: the
+                 backend only reports executors added and lost.
+
+Everything that happens is posted on ``bus`` (``scheduler.events``); the
+status tracker and any progress reader listen there.
+
 Failure handling, the same for every backend:
 
 * a task raising: retried until it failed ``max_failures`` times, then the
   job fails with the user's exception type, message and worker traceback;
-* a worker lost (died, or silent past the heartbeat timeout): replaced; its
-  running tasks are re-queued (at most ``max_worker_losses`` times each);
+* a worker lost (died, or silent past the heartbeat timeout): forgotten
+  (a local backend starts a replacement itself); its running tasks are re-queued (at most ``max_worker_losses`` times each);
   its cached partitions and map outputs are forgotten, and recomputed from
   lineage when needed -- only those;
 * a reduce task that cannot read a map output (``FetchFailedError``): that
@@ -42,25 +49,54 @@ Results of a superseded attempt are ignored: exactly one result per
 partition is kept, from the first attempt that reports it.
 """
 import itertools
-import pickle
 import threading
 import time
 from collections import deque
 
-from fastrdd import accumulators
+from fastrdd import protocol
+from fastrdd.errors import JobCancelledError, JobFailedError
+from fastrdd.scheduler import events
+from fastrdd.scheduler.backend import ExecutorAdded, ExecutorLost
 from fastrdd.scheduler.closure import dumps_stage
-from fastrdd.errors import JobFailedError, RemoteTraceback, TaskError, WorkerLostError
-from fastrdd.scheduler.status import JobCancelledError, JobRegistry, StageRecord
-from fastrdd.worker.runtime import decode_result
+from fastrdd.scheduler.status import JobRegistry
+from fastrdd.scheduler.taskset import StageRun
 
 #: longest wait of ``unpersist(blocking=True)`` for the workers' answers
 UNPERSIST_TIMEOUT = 60.0
 
-__all__ = ["DAGScheduler"]
+__all__ = ["DAGScheduler", "ExecutorState"]
+
+
+class ExecutorState:
+    """What the scheduler knows of one executor."""
+
+    __slots__ = ("info", "running", "stages")
+
+    def __init__(self, info):
+        #: the backend's ExecutorInfo (id, host, pid, cores, block address)
+        self.info = info
+        #: id of the task it runs, or None when idle
+        self.running = None
+        #: stage ids whose blob it has been sent
+        self.stages = set()
+
+
+class _Job:
+    """A job as the scheduler controls it: its id and why it was cancelled."""
+
+    __slots__ = ("job_id", "group", "tags", "cancelled")
+
+    def __init__(self, job_id, properties):
+        props = properties or {}
+        self.job_id = job_id
+        self.group = props.get("spark.jobGroup.id")
+        self.tags = set(filter(None, props.get("spark.job.tags", "").split(",")))
+        #: why it was cancelled, or None
+        self.cancelled = None
 
 
 class DAGScheduler:
-    """Runs jobs on a backend (see ``executor.LocalBackend`` for the contract)."""
+    """Runs jobs on a backend (``scheduler.backend.SchedulerBackend``)."""
 
     def __init__(self, backend, max_failures=1, locality_wait=0.2, max_worker_losses=4):
         self.backend = backend
@@ -77,25 +113,49 @@ class DAGScheduler:
         self.lock = threading.RLock()
         self.stage_count = 0
         self.task_count = 0
-        #: jobs and stages, for the status tracker and cancellation
+        #: every job, stage, task, block and worker event goes here
+        self.bus = events.EventBus()
+        #: jobs, stages and workers, for the status tracker: the bus's first listener
         self.registry = JobRegistry()
+        self.bus.add_listener(self.registry)
+        #: jobs not yet finished (queued or running), for cancellation
+        self.active_jobs = {}
+        self._job_ids = itertools.count()
+        self._jobs_lock = threading.Lock()
         #: a ProfilerCollector when spark.python.profile is on
         self.profiles = None
+        self.executors = {}
+        for info in backend.executors().values():
+            self._add_executor(info)
 
     # -- jobs ---------------------------------------------------------------
     def run_job(self, rdd, func, partitions, properties=None):
         """``func(split, iterator)`` on each partition; the list of its results."""
-        job = self.registry.new_job(properties)
+        with self._jobs_lock:
+            job = _Job(next(self._job_ids), properties)
+            self.active_jobs[job.job_id] = job
+        self.bus.post(events.JobStart(job.job_id, dict(properties or {}), events.now()))
         try:
             with self.lock:
                 self._release_shuffles()
                 self._reap()
                 results = self._run_job(job, rdd, func, list(partitions), properties)
-        except BaseException:
-            job.status = "FAILED"
+        except BaseException as e:
+            self.bus.post(events.JobEnd(job.job_id, "FAILED", f"{type(e).__name__}: {e}",
+                                        events.now()))
             raise
-        job.status = "SUCCEEDED"
+        finally:
+            with self._jobs_lock:
+                self.active_jobs.pop(job.job_id, None)
+        self.bus.post(events.JobEnd(job.job_id, "SUCCEEDED", None, events.now()))
         return results
+
+    def cancel(self, reason, predicate):
+        """Cancel the unfinished jobs for which ``predicate(job)`` holds (job.group, job.tags)."""
+        with self._jobs_lock:
+            for job in self.active_jobs.values():
+                if predicate(job):
+                    job.cancelled = reason
 
     def _run_job(self, job, rdd, func, parts, properties):
         results = {}
@@ -155,51 +215,61 @@ class DAGScheduler:
     def _run_stage(self, job, kind, rdd, extra, todo, results, properties):
         stage_id = next(self._stage_ids)
         self.stage_count += 1
-        record = StageRecord(stage_id, f"{rdd._site[0]} at {rdd._site[1]}", len(todo))
-        with self.registry.lock:
-            self.registry.stages[stage_id] = record
-            job.stage_ids.append(stage_id)
+        self.bus.post(events.StageSubmitted(stage_id, job.job_id, kind,
+                                            f"{rdd._site[0]} at {rdd._site[1]}", rdd._id,
+                                            len(todo), events.now()))
         node, members = self._build(rdd)
         deps = [r._shuffle_dep for r in members if r._shuffle_dep is not None]
         shuffle_ids = [dep.shuffle_id for dep in deps]
         # None marks an output not (or no longer) there: a task that needs it
         # reports a fetch failure and the map stage runs again
         locations = {dep.shuffle_id: [
-            None if w is None else self.backend.location(w)
+            None if w is None else self.executors[w].info.block_address
             for w in self.map_outputs.setdefault(dep.shuffle_id, [None] * dep.num_maps)]
             for dep in deps}
         blob = dumps_stage((kind, node, extra, locations))
         if any(getattr(r, "is_barrier", False) for r in members):
-            if len(todo) > len(self.backend.workers):
+            if len(todo) > len(self.executors):
                 raise JobFailedError(
                     f"Barrier stage needs its {len(todo)} tasks to run at once, but there are "
-                    f"only {len(self.backend.workers)} workers: coalesce() to at most that many "
+                    f"only {len(self.executors)} workers: coalesce() to at most that many "
                     f"partitions, or start more workers")
             properties = dict(properties or {}, **{"fastrdd.barrier.tasks": len(todo)})
         has_payload = any(r._has_payload for r in members)
         has_cache = any(r.is_cached for r in members)
-        run = _StageRun(self, stage_id, kind, rdd, extra, blob, results, properties,
-                        has_payload, has_cache, shuffle_ids, job, record)
+        run = StageRun(self, stage_id, kind, rdd, extra, blob, results, properties,
+                       has_payload, has_cache, shuffle_ids, job)
+        failure = None
         try:
             run.execute(todo)
+            if run.draining:
+                failure = "a map output it reads was lost; its map stage runs again"
         except BaseException as e:
+            failure = f"{type(e).__name__}: {e}"
             if not isinstance(e, Exception) or isinstance(e, JobCancelledError):
                 # Ctrl-C or a cancel: stop the stage's running tasks now
-                for wid in {w for _, w, _ in run.running.values()}:
-                    self.backend.replace(wid)
-                    self._forget_worker(wid)
+                for wid in {info[1] for info in run.running.values()}:
+                    self.backend.remove_executor(wid, "its task was cancelled")
+                    self._executor_gone(wid, "its task was cancelled")
+                self._reap()  # take in the replacements a local backend started
             raise
         finally:
-            record.done = True
-            record.active = 0
-            for handle in list(self.backend.workers.values()):
-                if stage_id in handle.stages:
-                    handle.stages.discard(stage_id)
-                    self.backend.send(handle.wid, ("forget", stage_id))
+            self.bus.post(events.StageCompleted(stage_id, failure, events.now()))
+            for wid, state in list(self.executors.items()):
+                if stage_id in state.stages:
+                    state.stages.discard(stage_id)
+                    self.backend.send(wid, protocol.ForgetStage(stage_id))
 
-    # -- bookkeeping --------------------------------------------------------
-    def _forget_worker(self, wid):
-        """Forget the cached partitions and map outputs held by ``wid``."""
+    # -- executors ----------------------------------------------------------
+    def _add_executor(self, info):
+        self.executors[info.executor_id] = ExecutorState(info)
+        self.bus.post(events.WorkerAdded(info.executor_id, info.host, info.pid, info.cores,
+                                         events.now()))
+
+    def _executor_gone(self, wid, reason):
+        """Forget an executor, and the cached partitions and map outputs it held."""
+        if self.executors.pop(wid, None) is not None:
+            self.bus.post(events.WorkerLost(wid, reason, events.now()))
         for key in [k for k, w in self.cache_locs.items() if w == wid]:
             del self.cache_locs[key]
         for outputs in self.map_outputs.values():
@@ -207,12 +277,28 @@ class DAGScheduler:
                 if w == wid:
                     outputs[m] = None
 
+    def poll(self, timeout):
+        """The backend's events, with executors added and lost already accounted for.
+
+        Returns [(executor id, message)] and [(executor id, reason)] of losses.
+        """
+        messages, lost = [], []
+        for event in self.backend.poll(timeout):
+            kind = type(event)
+            if kind is ExecutorAdded:
+                self._add_executor(event.info)
+            elif kind is ExecutorLost:
+                self._executor_gone(event.executor_id, event.reason)
+                lost.append((event.executor_id, event.reason))
+            else:
+                messages.append((event.executor_id, event.message))
+        return messages, lost
+
     def preferred_worker(self, rdd, split):
         """The live worker caching an input of this partition, if any."""
-        workers = self.backend.workers
         if rdd.is_cached:
             wid = self.cache_locs.get((rdd._id, split))
-            if wid is not None and wid in workers:
+            if wid is not None and wid in self.executors:
                 return wid
         for parent, parent_split in rdd._parent_splits(split):
             wid = self.preferred_worker(parent, parent_split)
@@ -225,242 +311,50 @@ class DAGScheduler:
         with self.lock:
             for key in [k for k in self.cache_locs if k[0] == rdd_id]:
                 del self.cache_locs[key]
-            waiting = {wid for wid in list(self.backend.workers)
-                       if self.backend.send(wid, ("unpersist", rdd_id, blocking)) and blocking}
+            message = protocol.Unpersist(rdd_id, blocking)
+            waiting = {wid for wid in list(self.executors)
+                       if self.backend.send(wid, message) and blocking}
             deadline = time.monotonic() + UNPERSIST_TIMEOUT
             while waiting and time.monotonic() < deadline:
-                for event in self.backend.poll(0.05):
-                    if event[0] == "lost" or event[2] == ("unpersisted", rdd_id):
-                        waiting.discard(event[1])
-                    self._idle_event(event)
+                messages, lost = self.poll(0.05)
+                for wid, _ in lost:
+                    waiting.discard(wid)
+                for wid, msg in messages:
+                    if msg == protocol.Unpersisted(rdd_id):
+                        waiting.discard(wid)
+                    else:
+                        self._idle_message(wid, msg)
 
     def _reap(self):
-        """Before a job: replace workers that died while idle, drop stale replies."""
-        for event in self.backend.poll(0):
-            self._idle_event(event)
+        """Before a job: account for workers lost while idle, drop stale replies."""
+        for wid, msg in self.poll(0)[0]:
+            self._idle_message(wid, msg)
 
-    def _idle_event(self, event):
-        """A worker's message or loss outside a job."""
-        if event[0] == "lost":
-            self._forget_worker(event[1])
-            self.backend.replace(event[1])
-            return
-        wid, msg = event[1], event[2]
-        if msg[0] not in ("done", "failed"):
-            return  # e.g. the late "unpersisted" of a wait that timed out
-        handle = self.backend.workers.get(wid)
-        if handle is not None and handle.running == msg[1]:
-            handle.running = None
-        if msg[0] == "done":
-            self._note_blocks(wid, msg[3])
+    def _idle_message(self, wid, msg):
+        """A worker's message outside a job: a late task report, or a late ack."""
+        kind = type(msg)
+        if kind is not protocol.TaskDone and kind is not protocol.TaskFailed:
+            return  # e.g. the late Unpersisted of a wait that timed out
+        state = self.executors.get(wid)
+        if state is not None and state.running == msg.task_id:
+            state.running = None
+        if kind is protocol.TaskDone:
+            self.note_blocks(wid, msg)
 
-    def _note_blocks(self, wid, info):
+    def note_blocks(self, wid, done):
         """Record where cached partitions now live, and which were evicted."""
-        for key in info["cached"]:
+        for key in done.cached:
             self.cache_locs[tuple(key)] = wid
-        for key in info["evicted"]:
+            self.bus.post(events.BlockUpdated(wid, key[0], key[1], True, events.now()))
+        for key in done.evicted:
             if self.cache_locs.get(tuple(key)) == wid:
                 del self.cache_locs[tuple(key)]
+                self.bus.post(events.BlockUpdated(wid, key[0], key[1], False, events.now()))
 
     def _release_shuffles(self):
         while self.released_shuffles:
             sid = self.released_shuffles.popleft()
             self.map_outputs.pop(sid, None)
-            for wid in list(self.backend.workers):
-                self.backend.send(wid, ("remove_shuffle", sid))
+            self.backend.broadcast(protocol.RemoveShuffle(sid))
 
 
-class _StageRun:
-    """The tasks of one stage attempt, until done, failed or drained."""
-
-    def __init__(self, sched, stage_id, kind, rdd, extra, blob, results, properties,
-                 has_payload, has_cache, shuffle_ids, job, record):
-        self.sched = sched
-        self.job = job
-        #: counters the status tracker reads
-        self.record = record
-        self.backend = sched.backend
-        self.stage_id = stage_id
-        self.kind = kind
-        self.rdd = rdd
-        self.extra = extra
-        self.blob = blob
-        self.results = results
-        self.properties = properties
-        self.has_payload = has_payload
-        self.has_cache = has_cache
-        self.shuffle_ids = shuffle_ids
-        #: task id -> (split, worker id, attempt number)
-        self.running = {}
-        self.failures = {}
-        self.losses = {}
-        self.launches = {}
-        self.by_worker = {}
-        self.free = deque()
-        self.pending = set()
-        self.failure = None
-        #: a parent map output is missing: finish running tasks, then return
-        self.draining = False
-        self.last_launch = time.monotonic()
-
-    def queue(self, split):
-        self.pending.add(split)
-        wid = None
-        if self.has_cache:
-            wid = self.sched.preferred_worker(self.rdd, split)
-            if wid is None and self.backend.workers:
-                # not cached anywhere yet: spread the partitions evenly, so that
-                # the blocks (and every later job on them) are balanced across
-                # workers, whichever worker happened to start first
-                workers = sorted(self.backend.workers)
-                wid = workers[split % len(workers)]
-        if wid is None:
-            self.free.append(split)
-        else:
-            self.by_worker.setdefault(wid, deque()).append(split)
-
-    def pick(self, wid):
-        for q in (self.by_worker.get(wid), self.free):
-            while q:
-                split = q.popleft()
-                if split in self.pending:
-                    return split
-        waited = time.monotonic() - self.last_launch > self.sched.locality_wait
-        for other, q in self.by_worker.items():
-            if waited or other not in self.backend.workers:
-                while q:
-                    split = q.popleft()
-                    if split in self.pending:
-                        return split
-        return None
-
-    def execute(self, todo):
-        for split in todo:
-            self.queue(split)
-        while (self.pending and not self.draining) or self.running:
-            if not self.draining:
-                self.launch()
-            for event in self.backend.poll(0.2 if self.running else 0.02):
-                if event[0] == "lost":
-                    self.on_lost(event[1], event[2])
-                else:
-                    self.on_message(event[1], event[2])
-            if self.failure is not None:
-                raise self.failure
-            if self.job.cancelled:
-                raise JobCancelledError(f"Job {self.job.job_id} cancelled: {self.job.cancelled}")
-
-    def launch(self):
-        for handle in list(self.backend.workers.values()):
-            if not self.pending:
-                return
-            if not handle.alive or handle.running is not None:
-                continue
-            split = self.pick(handle.wid)
-            if split is None:
-                continue
-            self.pending.discard(split)
-            if self.stage_id not in handle.stages:
-                if not self.backend.send(handle.wid, ("stage", self.stage_id, self.blob)):
-                    self.queue(split)
-                    continue
-                handle.stages.add(self.stage_id)
-            tid = next(self.sched._task_ids)
-            attempt = self.launches.get(split, 0)
-            self.launches[split] = attempt + 1
-            payloads = self.rdd._task_payloads(split) if self.has_payload else None
-            msg = ("task", tid, self.stage_id, split, attempt, payloads, self.properties)
-            if not self.backend.send(handle.wid, msg):
-                self.queue(split)
-                continue
-            handle.running = tid
-            self.running[tid] = (split, handle.wid, attempt)
-            self.record.active += 1
-            self.sched.task_count += 1
-            self.last_launch = time.monotonic()
-
-    def on_message(self, wid, msg):
-        op, tid = msg[0], msg[1]
-        handle = self.backend.workers.get(wid)
-        if handle is not None and handle.running == tid:
-            handle.running = None
-        info = self.running.pop(tid, None)
-        if info is not None:
-            self.record.active -= 1
-            if op == "done":
-                self.record.completed += 1
-            else:
-                self.record.failed += 1
-        if op == "done":
-            extra = msg[3]
-            self.sched._note_blocks(wid, extra)
-            if info is None:
-                return  # a superseded or earlier job's attempt
-            split = info[0]
-            accumulators.apply_updates(extra["updates"])
-            if extra["profile"] is not None and self.sched.profiles is not None:
-                self.sched.profiles.add_stats(self.rdd._id, extra["profile"])
-            self.record.memory_bytes_spilled += extra["spilled"][0]
-            self.record.disk_bytes_spilled += extra["spilled"][1]
-            if self.kind == "map":
-                self.sched.map_outputs[self.extra.shuffle_id][split] = wid
-            else:
-                self.results[split] = decode_result(msg[2])
-        elif op == "failed":
-            if info is None:
-                return
-            split = info[0]
-            if msg[2] == "fetch":
-                shuffle_id, map_id = msg[3]
-                outputs = self.sched.map_outputs.get(shuffle_id)
-                if outputs is not None:
-                    outputs[map_id] = None
-                self.pending.add(split)
-                self.free.append(split)
-                self.draining = True
-                return
-            if msg[2] == "corrupt":  # a spill file damaged underneath: recompute the task
-                count = self.losses[split] = self.losses.get(split, 0) + 1
-                if count > self.sched.max_worker_losses:
-                    self.failure = WorkerLostError(f"task {split}: {msg[4]} ({count} times)")
-                else:
-                    self.queue(split)
-                return
-            count = self.failures[split] = self.failures.get(split, 0) + 1
-            barrier = bool(self.properties and "fastrdd.barrier.tasks" in self.properties)
-            if count >= self.sched.max_failures or barrier:
-                self.failure = self.user_error(msg[3], msg[4], split, count)
-            else:
-                self.queue(split)
-
-    def on_lost(self, wid, reason):
-        lost = [tid for tid, (_, w, _) in self.running.items() if w == wid]
-        self.sched._forget_worker(wid)
-        self.backend.replace(wid)
-        for tid in lost:
-            split = self.running.pop(tid)[0]
-            self.record.active -= 1
-            self.record.failed += 1
-            count = self.losses[split] = self.losses.get(split, 0) + 1
-            if count > self.sched.max_worker_losses:
-                self.failure = WorkerLostError(
-                    f"task {split} of stage {self.stage_id} lost its worker {count} times; "
-                    f"last time {reason}")
-            else:
-                self.queue(split)
-        if any(None in self.sched.map_outputs.get(sid, ()) for sid in self.shuffle_ids):
-            self.draining = True
-
-    def user_error(self, error_blob, traceback_text, split, count):
-        try:
-            exc = pickle.loads(error_blob)
-        except Exception as e:
-            exc = JobFailedError(f"task {split} failed and its exception could not be read: {e}")
-        if not isinstance(exc, BaseException):
-            exc = TaskError(type(exc).__name__, str(exc))
-        exc.__cause__ = RemoteTraceback(traceback_text)
-        note = (f"(fastrdd: task {split} of stage {self.stage_id} failed {count} time(s); "
-                f"the worker's traceback is shown above)")
-        if hasattr(exc, "add_note"):
-            exc.add_note(note)
-        return exc

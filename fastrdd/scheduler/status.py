@@ -1,19 +1,19 @@
-"""Job and stage records, cancellation flags, and the StatusTracker that reads them.
+"""What the status tracker reports: jobs, stages and workers, as read from the event bus.
 
-The scheduler creates a ``JobRecord`` when an action is called (before it
-waits for its turn) and a ``StageRecord`` for each stage attempt; the
-tracker reports them with PySpark's ``SparkJobInfo``/``SparkStageInfo``.
-Cancelling sets a job's ``cancelled`` reason: a queued job fails when its
-turn comes, a running one within one scheduler poll, its running tasks
-stopped.
+``JobRegistry`` is the first listener of ``scheduler.events``: it keeps a
+``JobRecord`` per job (from ``JobStart``, before the job waits for its
+turn), a ``StageRecord`` per stage attempt with its task counters, and the
+live workers.  ``StatusTracker`` reports them with PySpark's
+``SparkJobInfo``/``SparkStageInfo``.  Nothing here reads the scheduler's
+own state: a job's progress is what its events said.
 """
 import threading
 from collections import namedtuple
 
-from fastrdd.errors import FastRDDError
+from fastrdd.scheduler import events
 
-__all__ = ["SparkJobInfo", "SparkStageInfo", "StatusTracker", "JobRecord", "StageRecord",
-           "JobCancelledError"]
+__all__ = ["SparkJobInfo", "SparkStageInfo", "SparkExecutorInfo", "StatusTracker", "JobRecord",
+           "StageRecord", "JobRegistry"]
 
 SparkJobInfo = namedtuple("SparkJobInfo", "jobId stageIds status")
 SparkStageInfo = namedtuple("SparkStageInfo", "stageId currentAttemptId name numTasks "
@@ -25,24 +25,17 @@ SparkExecutorInfo = namedtuple("SparkExecutorInfo", "executorId host pid")
 RETAINED_JOBS = 1000
 
 
-class JobCancelledError(FastRDDError, RuntimeError):
-    """The job was cancelled (cancelJobGroup, cancelJobsWithTag, cancelAllJobs)."""
-
-
 class JobRecord:
-    """One action's job: its group, tags, stages and status."""
+    """One action's job: its group, stages and status."""
 
     def __init__(self, job_id, properties):
         props = properties or {}
         self.job_id = job_id
         self.group = props.get("spark.jobGroup.id")
         self.description = props.get("spark.job.description")
-        self.tags = set(filter(None, props.get("spark.job.tags", "").split(",")))
         self.stage_ids = []
         #: RUNNING (also while queued), SUCCEEDED, FAILED
         self.status = "RUNNING"
-        #: why it was cancelled, or None
-        self.cancelled = None
 
     def info(self):
         return SparkJobInfo(self.job_id, list(self.stage_ids), self.status)
@@ -69,30 +62,58 @@ class StageRecord:
 
 
 class JobRegistry:
-    """The records, shared by the scheduler (writer) and tracker/cancel calls (readers)."""
+    """The records, written by the event bus (``__call__``), read by the tracker."""
 
     def __init__(self):
         self.lock = threading.Lock()
         self.jobs = {}
         self.stages = {}
-        self._next = 0
+        #: executor id -> SparkExecutorInfo of the live workers
+        self.workers = {}
 
-    def new_job(self, properties):
+    def __call__(self, event):
+        kind = type(event)
         with self.lock:
-            job = JobRecord(self._next, properties)
-            self._next += 1
-            self.jobs[job.job_id] = job
-            while len(self.jobs) > RETAINED_JOBS:
-                oldest = next(iter(self.jobs))
-                for sid in self.jobs.pop(oldest).stage_ids:
-                    self.stages.pop(sid, None)
-            return job
-
-    def cancel(self, reason, predicate):
-        with self.lock:
-            for job in self.jobs.values():
-                if job.status == "RUNNING" and predicate(job):
-                    job.cancelled = reason
+            if kind is events.TaskStart:
+                stage = self.stages.get(event.stage_id)
+                if stage is not None:
+                    stage.active += 1
+            elif kind is events.TaskEnd:
+                stage = self.stages.get(event.stage_id)
+                if stage is not None:
+                    stage.active -= 1
+                    if event.status == "SUCCESS":
+                        stage.completed += 1
+                        stage.memory_bytes_spilled += event.memory_bytes_spilled
+                        stage.disk_bytes_spilled += event.disk_bytes_spilled
+                    else:
+                        stage.failed += 1
+            elif kind is events.StageSubmitted:
+                self.stages[event.stage_id] = StageRecord(event.stage_id, event.name,
+                                                          event.num_tasks)
+                job = self.jobs.get(event.job_id)
+                if job is not None:
+                    job.stage_ids.append(event.stage_id)
+            elif kind is events.StageCompleted:
+                stage = self.stages.get(event.stage_id)
+                if stage is not None:
+                    stage.done = True
+                    stage.active = 0
+            elif kind is events.JobStart:
+                self.jobs[event.job_id] = JobRecord(event.job_id, event.properties)
+                while len(self.jobs) > RETAINED_JOBS:
+                    oldest = next(iter(self.jobs))
+                    for sid in self.jobs.pop(oldest).stage_ids:
+                        self.stages.pop(sid, None)
+            elif kind is events.JobEnd:
+                job = self.jobs.get(event.job_id)
+                if job is not None:
+                    job.status = event.status
+            elif kind is events.WorkerAdded:
+                self.workers[event.executor_id] = SparkExecutorInfo(
+                    str(event.executor_id), event.host, event.pid)
+            elif kind is events.WorkerLost:
+                self.workers.pop(event.executor_id, None)
 
 
 class StatusTracker:
@@ -212,13 +233,8 @@ class StatusTracker:
         >>> all(isinstance(info.pid, int) for info in infos)
         True
         """
-        from fastrdd.context import SparkContext
-
-        sc = SparkContext._active_spark_context
-        if sc is None:
-            return []
-        return [SparkExecutorInfo(str(h.wid), "localhost", h.proc.pid)
-                for h in sc._backend.workers.values()]
+        with self._registry.lock:
+            return list(self._registry.workers.values())
 
     def getStageInfo(self, stageId):
         """A SparkStageInfo for a stage attempt, or None if unknown.

@@ -27,14 +27,12 @@ from itertools import chain, islice
 
 from fastrdd._impl import shuffle as kernels
 from fastrdd.errors import FetchFailedError
-from fastrdd.serializers import dump_frames, iter_frames
+from fastrdd.serializers import chunks, dump_frames, iter_frames
 from fastrdd.specialize import is_plain_add
 from fastrdd.storage.spill import ExternalGrouper, ExternalMerger, _check_disk, context
 
 __all__ = ["write_map_output", "read_reduce_input", "map_output_path", "aggregate_reduce_side",
            "MapOutputWriter"]
-
-_OFFSET = struct.Struct("<q")
 
 
 def shuffle_file_prefix(shuffle_id):
@@ -91,8 +89,8 @@ class MapOutputWriter:
         offsets, pos = [0], 0
         try:
             with open(path, "wb") as f:
-                for chunks in self.buffers:
-                    for c in chunks:
+                for parts in self.buffers:
+                    for c in parts:
                         f.write(c)
                         pos += len(c)
                     offsets.append(pos)
@@ -106,7 +104,7 @@ class MapOutputWriter:
     def consume(self, records):
         agg, pf, n = self.dep.aggregator, self.dep.partition_func, self.n
         if agg is None or not agg.map_side_combine:
-            for chunk in _chunks(records, MAP_CHUNK):
+            for chunk in chunks(records, MAP_CHUNK):
                 self._add_buckets(kernels.bucket_pairs(chunk, n, pf))
                 if self.ctx.over():
                     self._spill_buffers()
@@ -179,16 +177,6 @@ def _combine_functions(agg):
 #: records between two memory checks on the map side (bigger than spill.CHUNK:
 #: chunking costs a little on the hottest path of every shuffle)
 MAP_CHUNK = 65536
-
-
-def _chunks(records, size):
-    """Lists of up to ``size`` records."""
-    it = iter(records)
-    while True:
-        chunk = list(islice(it, size))
-        if not chunk:
-            return
-        yield chunk
 
 
 def _lazy_chunks(records, size):

@@ -14,9 +14,9 @@ over budget; if so it writes what it holds to a *run file* and carries on:
   still groups.
 * ``external_sorted``  sortByKey: sorted runs, merged with heapq.merge.
 
-Run files are frames (``serializers.py``) with a CRC32 per frame, so a file
-damaged underneath the engine is detected (``SpillCorruptedError``) instead
-of read as wrong data.  A full disk raises ``OutOfDiskError`` naming the
+Run files hold the record batches of ``serializers.py`` in frames of their
+own, with a CRC32 per frame, so a file damaged underneath the engine is
+detected (``SpillCorruptedError``) instead of read as wrong data.  A full disk raises ``OutOfDiskError`` naming the
 directory.  Files belong to the running task and are deleted when it ends.
 
 A frame may be compressed with LZ4 (``compress=True``: spills by default,
@@ -32,10 +32,10 @@ import heapq
 import os
 import struct
 import zlib
-from itertools import islice
 
 from fastrdd._impl import serde, shuffle as kernels
 from fastrdd.errors import OutOfDiskError, SpillCorruptedError
+from fastrdd.serializers import chunks
 from fastrdd.storage.memory import MemoryMonitor
 from fastrdd.specialize import is_plain_add
 
@@ -267,25 +267,18 @@ class ExternalMerger(_Spiller):
         return ExternalMerger(self.merge, self.ctx, self.level + 1)
 
     def add(self, records):
-        it = iter(records)
-        while True:
-            chunk = list(islice(it, CHUNK))
-            if not chunk:
-                return self
+        for chunk in chunks(records, CHUNK):
             kernels.merge_combiners(chunk, self.merge, self.data, self.merge_is_add)
             self._maybe_spill()
-
+        return self
 
     def add_values(self, records, create_combiner, merge_value):
         """Combine raw (key, value) pairs; spilled parts are merged as combiners later."""
-        it = iter(records)
         is_add = is_plain_add(merge_value)
-        while True:
-            chunk = list(islice(it, CHUNK))
-            if not chunk:
-                return self
+        for chunk in chunks(records, CHUNK):
             kernels.combine_pairs(chunk, create_combiner, merge_value, self.data, is_add)
             self._maybe_spill()
+        return self
 
 
 class DiskList:
@@ -339,12 +332,8 @@ class ExternalGrouper(_Spiller):
         return ExternalGrouper(self.ctx, self.level + 1)
 
     def add(self, records):
-        it = iter(records)
         data = self.data
-        while True:
-            chunk = list(islice(it, CHUNK))
-            if not chunk:
-                return self
+        for chunk in chunks(records, CHUNK):
             for key, values in chunk:
                 mine = data.get(key)
                 if mine is None:
@@ -354,17 +343,15 @@ class ExternalGrouper(_Spiller):
             if self.ctx.over():
                 self._offload_hot_keys()
                 data = self.data
+        return self
 
     def add_values(self, records):
         """Group raw (key, value) pairs (no map-side combine)."""
-        it = iter(records)
-        while True:
-            chunk = list(islice(it, CHUNK))
-            if not chunk:
-                return self
+        for chunk in chunks(records, CHUNK):
             kernels.group_pairs(chunk, self.data)
             if self.ctx.over():
                 self._offload_hot_keys()
+        return self
 
     def _offload_hot_keys(self):
         """Move big value lists to disk; if memory is still short, spill the whole dict."""
@@ -393,16 +380,12 @@ def external_sorted(records, key=None, reverse=False, ctx=None):
     """``sorted(records, key, reverse)`` with runs spilled to disk when memory is short."""
     ctx = ctx or context()
     buffer, runs = [], []
-    it = iter(records)
-    while True:
-        chunk = list(islice(it, CHUNK))
-        if not chunk:
-            break
+    for chunk in chunks(records, CHUNK):
         buffer.extend(chunk)
         if ctx.over():
             buffer.sort(key=key, reverse=reverse)
             path = ctx.new_path("sort")
-            ctx.monitor.spilled(write_run(path, buffer))
+            ctx.monitor.spilled(write_run(path, buffer, ctx.compress))
             runs.append(path)
             buffer = []
     buffer.sort(key=key, reverse=reverse)

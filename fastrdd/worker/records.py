@@ -1,12 +1,16 @@
-"""Per-record helpers of pair operations, and output codec names.
+"""Per-record helpers of pair operations.
 
 They run on every record of pair-RDD pipelines, so each is one plain
 generator (a generator over another generator costs a second frame resume
 per record); a record that is not a (key, value) pair fails with its value
-named.
+named.  So the four-line pair check is written out in each loop, here and
+in ``RDD.mapValues`` and the joins' tagging and probing: iterating
+``pairs`` instead, or calling a checker per record, measured 2-3x slower
+(``keys_of`` over 1M pairs: 28 ms inline, 59-95 ms shared).  What they
+share is the error, ``not_a_pair``.
 """
 
-__all__ = ["not_a_pair", "pairs", "keys_of", "values_of", "codec"]
+__all__ = ["not_a_pair", "pairs", "keys_of", "values_of"]
 
 
 def not_a_pair(record):
@@ -42,21 +46,3 @@ def values_of(_, iterator):
             raise not_a_pair(record) from None
         yield v
 
-
-_CODECS = {
-    "org.apache.hadoop.io.compress.GzipCodec": "gzip",
-    "org.apache.hadoop.io.compress.DefaultCodec": "gzip",
-    "org.apache.hadoop.io.compress.BZip2Codec": "bz2",
-    "gzip": "gzip",
-    "bz2": "bz2",
-}
-
-
-def codec(name):
-    if name is None:
-        return None
-    try:
-        return _CODECS[name]
-    except KeyError:
-        raise ValueError(f"unsupported compressionCodecClass {name!r}: use one of "
-                         f"{sorted(_CODECS)}") from None

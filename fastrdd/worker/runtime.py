@@ -1,58 +1,27 @@
-"""A worker process: runs the tasks of stages shipped by the driver.
+"""The worker's runtime: runs the tasks of stages shipped by the driver.
 
-Protocol (one pickled tuple per message, over a private pipe pair)::
+Transport-free: ``Worker.handle(message)`` takes one ``fastrdd.protocol``
+message and answers through ``send``.  The local worker process
+(``local.process``) and the cluster worker daemon wrap it in their
+transport.  It never imports the RDD API or the scheduler.
 
-    driver -> worker                         worker -> driver
-    ("stage", stage_id, blob)                ("ready", pid)
-    ("task", task_id, stage_id, split,       ("done", task_id, result, info)
-             attempt, payloads, props)       ("failed", task_id, kind, error, traceback_text)
-    ("forget", stage_id)                     ("hb",)  every HEARTBEAT_INTERVAL s
-    ("unpersist", rdd_id, ack)               ("unpersisted", rdd_id)  if ack
-    ("unbroadcast", broadcast_id)             (``info``: cached/evicted blocks, accumulator
-                                              updates, profile, bytes spilled)
-    ("remove_shuffle", shuffle_id)
-    ("stop",)
-
-* ``blob`` is the cloudpickled stage, sent once per worker per stage attempt:
-  ``(kind, node, extra, locations)`` where kind is "result" (extra is the
-  action's ``func(split, iterator)``) or "map" (extra is the
-  ShuffleDependency) and ``locations`` maps shuffle ids to the directory of
-  each map output.
-* A task is just its partition, plus per-task ``payloads`` for collections
-  parallelized from the driver.
-* A heartbeat thread tells the driver the process is alive while a long task
-  runs; if the driver goes away, the next send fails and the worker exits,
-  so no worker outlives its driver.
-
-State kept here: ``stages`` (blobs by stage id, dropped on "forget"),
+State kept here: ``stages`` (blobs by stage id, dropped on ForgetStage),
 ``store`` (cached partitions, the ``_core`` block store) and ``directory``
-(this worker's shuffle files, removed by the driver when the worker dies).
+(this worker's shuffle files, removed when the worker goes).
 """
 import os
 import pickle
 import sys
 
-from fastrdd import accumulators, broadcast
+from fastrdd import accumulators, broadcast, protocol
 from fastrdd._impl import blockstore
 from fastrdd.errors import FetchFailedError, SpillCorruptedError
 from fastrdd.storage.memory import HYSTERESIS, MemoryMonitor
-from fastrdd.serializers import dumps_records
 from fastrdd.storage.spill import SpillContext, read_run, set_context, write_run
-from fastrdd.shuffle.files import read_reduce_input, shuffle_file_prefix, write_map_output
+from fastrdd.shuffle.files import write_map_output
+from fastrdd.shuffle.reader import read_reduce_input
+from fastrdd.storage import blocks
 from fastrdd.taskcontext import BarrierTaskContext, TaskContext
-
-def encode_result(value):
-    """Action results: lists as record frames (fast path), anything else pickled."""
-    if type(value) is list:
-        return ("L", dumps_records(value))
-    return ("P", pickle.dumps(value, protocol=5))
-
-
-def decode_result(encoded):
-    from fastrdd.serializers import loads_records
-
-    tag, data = encoded
-    return loads_records(data) if tag == "L" else pickle.loads(data)
 
 
 def estimate_size(records):
@@ -84,7 +53,8 @@ class TaskRuntime:
         return self.payloads.get((rdd_id, split)) if self.payloads else None
 
     def read_shuffle(self, shuffle_id, reduce_id, num_reduces):
-        return read_reduce_input(shuffle_id, reduce_id, num_reduces, self.locations[shuffle_id])
+        return read_reduce_input(self.worker.fetcher, shuffle_id, reduce_id, num_reduces,
+                                 self.locations[shuffle_id])
 
     def get_or_compute(self, node, split):
         """A persisted partition: from memory, else from disk, else computed (and kept)."""
@@ -121,11 +91,14 @@ class TaskRuntime:
 class Worker:
     """The worker's state machine; ``send`` is its only way out."""
 
-    def __init__(self, send, directory, worker_id, budget=None, hysteresis=HYSTERESIS,
+    def __init__(self, send, directory, worker_id, fetcher, budget=None, hysteresis=HYSTERESIS,
                  spill_dirs=None, storage_fraction=0.5, compress_spills=True, compress_blocks=False):
         self.send = send
         self.directory = directory
         self.worker_id = worker_id
+        #: reads what other workers and the driver hold (``storage.blocks``)
+        self.fetcher = fetcher
+        blocks.set_fetcher(fetcher)
         self.stages = {}
         #: bytes of memory this worker aims to stay under (None: no limit)
         self.budget = budget
@@ -171,37 +144,39 @@ class Worker:
         return os.path.join(self.directory, "blocks", "rdd_%d_%d.run" % (key[1], key[2]))
 
     def handle(self, msg):
-        op = msg[0]
-        if op == "task":
-            self.run_task(*msg[1:])
-        elif op == "stage":
-            _, stage_id, blob = msg
-            self.stages[stage_id] = blob
-        elif op == "forget":
-            self.stages.pop(msg[1], None)
-        elif op == "unpersist":
-            _, rdd_id, ack = msg
-            self.store.remove_where(lambda key: key[0] == "rdd" and key[1] == rdd_id)
-            blocks = os.path.join(self.directory, "blocks")
-            for name in os.listdir(blocks) if os.path.isdir(blocks) else ():
-                if name.startswith("rdd_%d_" % rdd_id):
-                    os.unlink(os.path.join(blocks, name))
-            if ack:  # the driver waits (unpersist(blocking=True))
-                self.send(("unpersisted", rdd_id))
-        elif op == "pypath":
+        kind = type(msg)
+        if kind is protocol.RunTask:
+            self.run_task(msg)
+        elif kind is protocol.StageBlob:
+            self.stages[msg.stage_id] = msg.blob
+        elif kind is protocol.ForgetStage:
+            self.stages.pop(msg.stage_id, None)
+        elif kind is protocol.Unpersist:
+            self.unpersist(msg.rdd_id)
+            if msg.ack:  # the driver waits (unpersist(blocking=True))
+                self.send(protocol.Unpersisted(msg.rdd_id))
+        elif kind is protocol.AddPath:
             import importlib
 
-            if msg[1] not in sys.path:
-                sys.path.insert(1, msg[1])
+            if msg.path not in sys.path:
+                sys.path.insert(1, msg.path)
             importlib.invalidate_caches()
-        elif op == "unbroadcast":
-            broadcast.forget(msg[1])
-        elif op == "remove_shuffle":
-            self.remove_shuffle(msg[1])
-        elif op == "stop":
+        elif kind is protocol.Unbroadcast:
+            broadcast.forget(msg.broadcast_id)
+        elif kind is protocol.RemoveShuffle:
+            self.remove_shuffle(msg.shuffle_id)
+        elif kind is protocol.Stop:
             self.running = False
         else:
-            raise ValueError(f"unknown message {op!r} from driver")
+            raise ValueError(f"unknown message {msg!r:.200} from the driver")
+
+    def unpersist(self, rdd_id):
+        """Drop an RDD's blocks from memory and disk."""
+        self.store.remove_where(lambda key: key[0] == "rdd" and key[1] == rdd_id)
+        blocks = os.path.join(self.directory, "blocks")
+        for name in os.listdir(blocks) if os.path.isdir(blocks) else ():
+            if name.startswith("rdd_%d_" % rdd_id):
+                os.unlink(os.path.join(blocks, name))
 
     def stage(self, stage_id):
         stage = self.stages[stage_id]
@@ -209,7 +184,8 @@ class Worker:
             stage = self.stages[stage_id] = pickle.loads(stage)
         return stage
 
-    def run_task(self, task_id, stage_id, split, attempt, payloads, props):
+    def run_task(self, task):
+        task_id, stage_id, split, attempt, payloads, props = task
         runtime = spill = None
         try:
             kind, node, extra, locations = self.stage(stage_id)
@@ -234,24 +210,24 @@ class Worker:
             else:
                 result = self.compute(kind, node, extra, split, runtime)
         except FetchFailedError as e:
-            self.send(("failed", task_id, "fetch", (e.shuffle_id, e.map_id), str(e)))
+            self.send(protocol.TaskFailed(task_id, "fetch", (e.shuffle_id, e.map_id), str(e)))
         except SpillCorruptedError as e:  # not the user's fault: the task is simply run again
-            self.send(("failed", task_id, "corrupt", None, str(e)))
+            self.send(protocol.TaskFailed(task_id, "corrupt", None, str(e)))
         except BaseException as e:  # the user's error, reported whole
             if isinstance(e, (SystemExit, KeyboardInterrupt)) and not self.running:
                 raise
             import traceback
 
             text = traceback.format_exc()
-            self.send(("failed", task_id, "error", dump_exception(user_error(e)), text))
+            self.send(protocol.TaskFailed(task_id, "error", dump_exception(user_error(e)), text))
         else:
             for key in self.dropped:
                 runtime._evicted(key)
             self.dropped = []
-            info = {"cached": runtime.cached, "evicted": runtime.evicted,
-                    "updates": accumulators.collect_task_updates(), "profile": runtime.profile,
-                    "spilled": (self.monitor.memory_bytes_spilled, self.monitor.disk_bytes_spilled)}
-            self.send(("done", task_id, result, info))
+            self.send(protocol.TaskDone(
+                task_id, result, runtime.cached, runtime.evicted,
+                accumulators.collect_task_updates(), runtime.profile,
+                (self.monitor.memory_bytes_spilled, self.monitor.disk_bytes_spilled)))
         finally:
             TaskContext._set(None)
             if spill is not None:
@@ -260,11 +236,11 @@ class Worker:
 
     def compute(self, kind, node, extra, split, runtime):
         if kind == "result":
-            return encode_result(extra(split, node.iterator(split, runtime)))
+            return protocol.encode_result(extra(split, node.iterator(split, runtime)))
         return write_map_output(self.directory, extra, split, node, runtime)
 
     def remove_shuffle(self, shuffle_id):
-        prefix = shuffle_file_prefix(shuffle_id)
+        prefix = blocks.shuffle_file_prefix(shuffle_id)
         try:
             names = os.listdir(self.directory)
         except FileNotFoundError:

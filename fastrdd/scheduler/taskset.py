@@ -1,0 +1,216 @@
+"""One stage attempt: its tasks, placed on executors, until done, failed or drained.
+
+``StageRun.execute`` keeps every executor busy: it picks a pending
+partition for each idle executor (preferring the one that caches its input,
+for up to ``locality_wait`` s), sends the stage blob once per executor and
+then a ``RunTask`` per partition, and reads the reports.  A lost worker's
+tasks are queued again; a lost map output drains the stage so that the
+scheduler can recompute it first.
+"""
+import pickle
+import time
+from collections import deque
+
+from fastrdd import accumulators, protocol
+from fastrdd.errors import JobCancelledError, JobFailedError, RemoteTraceback, TaskError, WorkerLostError
+from fastrdd.scheduler import events
+
+__all__ = ["StageRun"]
+
+
+class StageRun:
+    """The tasks of one stage attempt, until done, failed or drained."""
+
+    def __init__(self, sched, stage_id, kind, rdd, extra, blob, results, properties,
+                 has_payload, has_cache, shuffle_ids, job):
+        self.sched = sched
+        self.job = job
+        self.bus = sched.bus
+        self.backend = sched.backend
+        self.stage_id = stage_id
+        self.kind = kind
+        self.rdd = rdd
+        self.extra = extra
+        self.blob = blob
+        self.results = results
+        self.properties = properties
+        self.has_payload = has_payload
+        self.has_cache = has_cache
+        self.shuffle_ids = shuffle_ids
+        #: task id -> (split, worker id, attempt number, launch time)
+        self.running = {}
+        self.failures = {}
+        self.losses = {}
+        self.launches = {}
+        self.by_worker = {}
+        self.free = deque()
+        self.pending = set()
+        self.failure = None
+        #: a parent map output is missing: finish running tasks, then return
+        self.draining = False
+        self.last_launch = time.monotonic()
+
+    def queue(self, split):
+        self.pending.add(split)
+        wid = None
+        if self.has_cache:
+            wid = self.sched.preferred_worker(self.rdd, split)
+            if wid is None and self.sched.executors:
+                # not cached anywhere yet: spread the partitions evenly, so that
+                # the blocks (and every later job on them) are balanced across
+                # workers, whichever worker happened to start first
+                workers = sorted(self.sched.executors)
+                wid = workers[split % len(workers)]
+        if wid is None:
+            self.free.append(split)
+        else:
+            self.by_worker.setdefault(wid, deque()).append(split)
+
+    def pick(self, wid):
+        for q in (self.by_worker.get(wid), self.free):
+            while q:
+                split = q.popleft()
+                if split in self.pending:
+                    return split
+        waited = time.monotonic() - self.last_launch > self.sched.locality_wait
+        for other, q in self.by_worker.items():
+            if waited or other not in self.sched.executors:
+                while q:
+                    split = q.popleft()
+                    if split in self.pending:
+                        return split
+        return None
+
+    def execute(self, todo):
+        for split in todo:
+            self.queue(split)
+        while (self.pending and not self.draining) or self.running:
+            if not self.draining:
+                self.launch()
+            messages, lost = self.sched.poll(0.2 if self.running else 0.02)
+            for wid, reason in lost:
+                self.on_lost(wid, reason)
+            for wid, msg in messages:
+                self.on_message(wid, msg)
+            if self.failure is not None:
+                raise self.failure
+            if self.job.cancelled:
+                raise JobCancelledError(f"Job {self.job.job_id} cancelled: {self.job.cancelled}")
+
+    def launch(self):
+        for wid, state in list(self.sched.executors.items()):
+            if not self.pending:
+                return
+            if state.running is not None:
+                continue
+            split = self.pick(wid)
+            if split is None:
+                continue
+            self.pending.discard(split)
+            if self.stage_id not in state.stages:
+                if not self.backend.send(wid, protocol.StageBlob(self.stage_id, self.blob)):
+                    self.queue(split)
+                    continue
+                state.stages.add(self.stage_id)
+            tid = next(self.sched._task_ids)
+            attempt = self.launches.get(split, 0)
+            self.launches[split] = attempt + 1
+            payloads = self.rdd._task_payloads(split) if self.has_payload else None
+            msg = protocol.RunTask(tid, self.stage_id, split, attempt, payloads, self.properties)
+            if not self.backend.send(wid, msg):
+                self.queue(split)
+                continue
+            state.running = tid
+            self.last_launch = time.monotonic()
+            self.running[tid] = (split, wid, attempt, self.last_launch)
+            self.sched.task_count += 1
+            self.bus.post(events.TaskStart(self.stage_id, tid, split, attempt, wid, events.now()))
+
+    def on_message(self, wid, msg):
+        kind = type(msg)
+        if kind is not protocol.TaskDone and kind is not protocol.TaskFailed:
+            return  # not about a task (a late Unpersisted...): never read as a result
+        tid = msg.task_id
+        state = self.sched.executors.get(wid)
+        if state is not None and state.running == tid:
+            state.running = None
+        info = self.running.pop(tid, None)
+        if kind is protocol.TaskDone:
+            self.sched.note_blocks(wid, msg)
+            if info is None:
+                return  # a superseded or earlier job's attempt
+            self.task_end(tid, info, "SUCCESS", msg.spilled)
+            split = info[0]
+            accumulators.apply_updates(msg.updates)
+            if msg.profile is not None and self.sched.profiles is not None:
+                self.sched.profiles.add_stats(self.rdd._id, msg.profile)
+            if self.kind == "map":
+                self.sched.map_outputs[self.extra.shuffle_id][split] = wid
+            else:
+                self.results[split] = protocol.decode_result(msg.result)
+            return
+        if info is None:
+            return
+        split = info[0]
+        if msg.kind == "fetch":
+            self.task_end(tid, info, "FETCH_FAILED")
+            shuffle_id, map_id = msg.error
+            outputs = self.sched.map_outputs.get(shuffle_id)
+            if outputs is not None:
+                outputs[map_id] = None
+            self.pending.add(split)
+            self.free.append(split)
+            self.draining = True
+            return
+        if msg.kind == "corrupt":  # a spill file damaged underneath: recompute the task
+            self.task_end(tid, info, "CORRUPT")
+            count = self.losses[split] = self.losses.get(split, 0) + 1
+            if count > self.sched.max_worker_losses:
+                self.failure = WorkerLostError(f"task {split}: {msg.traceback} ({count} times)")
+            else:
+                self.queue(split)
+            return
+        self.task_end(tid, info, "FAILED")
+        count = self.failures[split] = self.failures.get(split, 0) + 1
+        barrier = bool(self.properties and "fastrdd.barrier.tasks" in self.properties)
+        if count >= self.sched.max_failures or barrier:
+            self.failure = self.user_error(msg.error, msg.traceback, split, count)
+        else:
+            self.queue(split)
+
+    def task_end(self, tid, info, status, spilled=(0, 0)):
+        split, wid, _, launched = info
+        self.bus.post(events.TaskEnd(self.stage_id, tid, split, wid, status,
+                                     time.monotonic() - launched, spilled[0], spilled[1],
+                                     events.now()))
+
+    def on_lost(self, wid, reason):
+        """A worker is gone (the scheduler has forgotten it already): re-queue its tasks."""
+        lost = [tid for tid, info in self.running.items() if info[1] == wid]
+        for tid in lost:
+            info = self.running.pop(tid)
+            self.task_end(tid, info, "LOST")
+            split = info[0]
+            count = self.losses[split] = self.losses.get(split, 0) + 1
+            if count > self.sched.max_worker_losses:
+                self.failure = WorkerLostError(
+                    f"task {split} of stage {self.stage_id} lost its worker {count} times; "
+                    f"last time {reason}")
+            else:
+                self.queue(split)
+        if any(None in self.sched.map_outputs.get(sid, ()) for sid in self.shuffle_ids):
+            self.draining = True
+
+    def user_error(self, error_blob, traceback_text, split, count):
+        try:
+            exc = pickle.loads(error_blob)
+        except Exception as e:
+            exc = JobFailedError(f"task {split} failed and its exception could not be read: {e}")
+        if not isinstance(exc, BaseException):
+            exc = TaskError(type(exc).__name__, str(exc))
+        exc.__cause__ = RemoteTraceback(traceback_text)
+        note = (f"(fastrdd: task {split} of stage {self.stage_id} failed {count} time(s); "
+                f"the worker's traceback is shown above)")
+        if hasattr(exc, "add_note"):
+            exc.add_note(note)
+        return exc

@@ -1,0 +1,24 @@
+"""The reduce side of a shuffle: one reduce partition's records from every map output.
+
+Each map output is read through the worker's block fetcher
+(``storage.blocks``), from whichever worker wrote it; this module never
+opens another worker's files itself.
+"""
+from fastrdd.errors import FetchFailedError
+from fastrdd.serializers import iter_frames
+
+__all__ = ["read_reduce_input"]
+
+
+def read_reduce_input(fetcher, shuffle_id, reduce_id, num_reduces, addresses):
+    """Yield the records for ``reduce_id`` from every map output, in map order.
+
+    ``addresses[m]`` is the block address of the worker holding map output
+    ``m``, or None when that worker was lost.
+    """
+    for map_id, address in enumerate(addresses):
+        if address is None:
+            raise FetchFailedError(shuffle_id, map_id, "its worker was lost")
+        data = fetcher.shuffle_region(address, shuffle_id, map_id, reduce_id, num_reduces)
+        for batch in iter_frames(data):
+            yield from batch
