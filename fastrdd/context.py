@@ -757,7 +757,8 @@ class SparkContext:
         >>> sc.parallelize(["a", "b", "c"]).map(str.upper).collect()
         ['A', 'B', 'C']
         """
-        from fastrdd.rdd.lineage import ParallelCollectionRDD, slice_collection
+        from fastrdd.rdd.lineage import ParallelCollection, slice_collection
+        from fastrdd.rdd.rdd import RDD
 
         self._check_active()
         numSlices = int(numSlices) if numSlices is not None else self.defaultParallelism
@@ -778,7 +779,7 @@ class SparkContext:
 
             return self.parallelize([], numSlices).mapPartitionsWithIndex(slice_range)
         data = c if isinstance(c, list) else list(c)
-        return ParallelCollectionRDD(self, slice_collection(data, numSlices))
+        return RDD(self, ParallelCollection(slice_collection(data, numSlices)))
 
     def range(self, start, end=None, step=1, numSlices=None):
         """An RDD of ints from ``start`` (inclusive) to ``end`` (exclusive).
@@ -800,10 +801,11 @@ class SparkContext:
         >>> sc.emptyRDD().count(), sc.emptyRDD().getNumPartitions()
         (0, 0)
         """
-        from fastrdd.rdd.lineage import EmptyRDD
+        from fastrdd.rdd.lineage import ParallelCollection
+        from fastrdd.rdd.rdd import RDD
 
         self._check_active()
-        return EmptyRDD(self)
+        return RDD(self, ParallelCollection([], "EmptyRDD"))
 
     def textFile(self, name, minPartitions=None, use_unicode=True):
         """The lines of a text file, directory, glob or comma-separated list of them.
@@ -819,12 +821,22 @@ class SparkContext:
         >>> sc.textFile(path).collect()
         ['Hello world!', 'second line']
         """
-        from fastrdd.rdd.lineage import text_file
+        from functools import partial
+
+        from fastrdd.io import text as textio
 
         self._check_active()
         if minPartitions is None:
             minPartitions = self.defaultMinPartitions
-        return text_file(self, str(name), minPartitions, use_unicode)
+        return self._files(name, partial(textio.compute_splits, min_partitions=minPartitions),
+                           partial(textio.read_lines, use_unicode=use_unicode), "TextFileRDD")
+
+    def _files(self, spec, plan, read, kind):
+        """An RDD of the records ``read`` yields for each split ``plan`` cuts files into."""
+        from fastrdd.rdd.lineage import Files
+        from fastrdd.rdd.rdd import RDD
+
+        return RDD(self, Files(str(spec), plan, read, kind))
 
     def wholeTextFiles(self, path, minPartitions=None, use_unicode=True):
         """(file URI, whole content) for each file of a directory, glob or list.
@@ -861,13 +873,12 @@ class SparkContext:
         from functools import partial
 
         from fastrdd.io import binary as binaryio
-        from fastrdd.rdd.lineage import FileRDD
 
         self._check_active()
         if min_partitions is None:
             min_partitions = self.defaultMinPartitions
-        return FileRDD(self, str(path), partial(binaryio.group_files, min_partitions=min_partitions),
-                       read_group, kind)
+        return self._files(path, partial(binaryio.group_files, min_partitions=min_partitions),
+                           read_group, kind)
 
     def binaryRecords(self, path, recordLength):
         """Fixed-length records (bytes) of flat binary files.
@@ -882,14 +893,12 @@ class SparkContext:
         from functools import partial
 
         from fastrdd.io import binary as binaryio
-        from fastrdd.rdd.lineage import FileRDD
 
         self._check_active()
-        return FileRDD(self, str(path),
-                       partial(binaryio.record_splits, record_length=recordLength,
-                               min_partitions=self.defaultMinPartitions),
-                       partial(binaryio.read_records, record_length=recordLength),
-                       "BinaryRecordsRDD")
+        return self._files(path, partial(binaryio.record_splits, record_length=recordLength,
+                                         min_partitions=self.defaultMinPartitions),
+                           partial(binaryio.read_records, record_length=recordLength),
+                           "BinaryRecordsRDD")
 
     def pickleFile(self, name, minPartitions=None):
         """The records saved by ``RDD.saveAsPickleFile``.
@@ -901,11 +910,9 @@ class SparkContext:
         [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
         """
         from fastrdd.io import binary as binaryio
-        from fastrdd.rdd.lineage import FileRDD
 
         self._check_active()
-        return FileRDD(self, str(name), list, lambda path: binaryio.read_pickle_file(path),
-                       "PickleFileRDD")
+        return self._files(name, list, binaryio.read_pickle_file, "PickleFileRDD")
 
     def union(self, rdds):
         """The union of a list of RDDs.
@@ -913,7 +920,7 @@ class SparkContext:
         >>> sc.union([sc.parallelize([1, 2]), sc.parallelize([3])]).collect()
         [1, 2, 3]
         """
-        from fastrdd.rdd.lineage import union_of
+        from fastrdd.rdd.rdd import union_of
 
         rdds = list(rdds)
         if not rdds:

@@ -56,8 +56,8 @@ def _tagger(side):
 
 
 def join(left, right, numPartitions, keep_left, keep_right):
-    from fastrdd.rdd.lineage import CoPartitionedJoinRDD  # lineage -> pipeline -> this module
     from fastrdd.partitioner import Partitioner, portable_hash
+    from fastrdd.rdd.lineage import CoPartitionedJoin
 
     n = numPartitions
     if n is None:
@@ -69,7 +69,8 @@ def join(left, right, numPartitions, keep_left, keep_right):
             n = left.getNumPartitions() + right.getNumPartitions()
     placed = Partitioner(n, portable_hash)
     sides = [side if side.partitioner == placed else side.partitionBy(n) for side in (left, right)]
-    return CoPartitionedJoinRDD(sides[0], sides[1], keep_left, keep_right)
+    return sides[0]._new(CoPartitionedJoin(sides[0], sides[1], keep_left, keep_right),
+                         sides[0].partitioner)
 
 
 #: right-side records grouped between two memory checks

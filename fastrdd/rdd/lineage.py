@@ -1,25 +1,22 @@
-"""The concrete kinds of RDD: how each partition is made from its parents.
+"""Lineage plans: how each partition of an RDD is made from its parents.
 
-Each kind tells the scheduler its structure (``getNumPartitions``,
-``_narrow_parents``, ``_parent_splits``, ``_shuffle_dep``) and builds its
-worker-side ``Node`` (see ``pipeline.py``).  Only ``ShuffledRDD`` starts a
-new stage; every other kind is pipelined into its child's tasks.
+An ``RDD`` (``rdd.py``) is the API; its ``_plan`` is one of the classes
+below and says what kind of RDD it is: its partitions, the parents each
+partition reads without a shuffle, the shuffle it reads (``Shuffled``
+only: the one kind that starts a new stage) and the worker-side ``Node``
+it becomes (``worker.pipeline``).  Plans know their parents as RDDs but
+never import the API, so the API can build them without an import cycle;
+a checkpoint replaces an RDD's plan with ``Checkpointed``, keeping the
+RDD object (its id, caching and partitioner) as it was.
 """
-import weakref
-from functools import partial
-
-from fastrdd.worker import pipeline
 from fastrdd.io import text as textio
-from fastrdd.shuffle.dependency import ShuffleDependency
-from fastrdd.partitioner import Partitioner, portable_hash
-from fastrdd.rdd.rdd import RDD
 from fastrdd.serializers import dumps_records
 from fastrdd.specialize import NOT_CONSTANT
+from fastrdd.worker import pipeline
 
-__all__ = ["ParallelCollectionRDD", "FileRDD", "text_file", "PipelinedRDD", "UnionRDD",
-           "PartitionerAwareUnionRDD", "CoalescedRDD", "ShuffledRDD", "CartesianRDD",
-           "CoPartitionedJoinRDD", "ZippedRDD",
-           "union_of", "slice_collection"]
+__all__ = ["Plan", "ParallelCollection", "Files", "Pipelined", "Union", "PartitionerAwareUnion",
+           "Coalesced", "Shuffled", "Cartesian", "CoPartitionedJoin", "Zipped", "Checkpointed",
+           "slice_collection", "walk"]
 
 
 def slice_collection(data, num_slices):
@@ -35,283 +32,293 @@ def slice_collection(data, num_slices):
     return slices
 
 
-class ParallelCollectionRDD(RDD):
-    """A driver-side list, cut into slices; each task receives its slice."""
+def walk(rdd):
+    """Every RDD of ``rdd``'s lineage, across shuffles, each once."""
+    seen, order, stack = set(), [], [rdd]
+    while stack:
+        r = stack.pop()
+        if r._id in seen:
+            continue
+        seen.add(r._id)
+        order.append(r)
+        stack.extend(r._narrow_parents())
+        if r._shuffle_dep is not None:
+            stack.append(r._parent)
+    return order
 
-    _has_payload = True
 
-    def __init__(self, ctx, slices):
-        super().__init__(ctx)
-        #: records per slice, until first serialized
-        self._slices = slices
-        #: serialized slice per split (made once, reused by every job)
-        self._encoded = None
+class Plan:
+    """The structure of one RDD.  Subclasses supply ``num_partitions`` and ``make_node``."""
 
-    def getNumPartitions(self):
-        return len(self._slices) if self._encoded is None else len(self._encoded)
+    #: the kind's name, as toDebugString and repr() show it
+    kind = "RDD"
+    #: the ShuffleDependency this RDD reads (Shuffled only)
+    shuffle_dep = None
+    #: tasks of this RDD carry data from the driver (parallelize)
+    has_payload = False
+    #: shown before the kind in repr() (a file RDD's path)
+    label = ""
 
-    def _make_node(self, node_of):
-        return pipeline.ParallelNode(self._id, self._level())
+    def num_partitions(self):  # pragma: no cover - abstract
+        raise NotImplementedError
 
-    def _task_payloads(self, split, out=None):
-        out = {} if out is None else out
-        if self._encoded is None:
-            self._encoded = [dumps_records(s) if s else b"" for s in self._slices]
-            self._slices = None
-        out[(self._id, split)] = self._encoded[split]
+    def narrow_parents(self):
+        return []
+
+    def parent_splits(self, split):
+        """[(parent RDD, parent split)] that partition ``split`` reads without a shuffle."""
+        return []
+
+    def make_node(self, rdd_id, level, node_of):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def task_payloads(self, rdd_id, split, out):
+        """Add to ``out`` the {(rdd id, split): bytes} of driver data task ``split`` needs."""
+        for parent, parent_split in self.parent_splits(split):
+            parent._task_payloads(parent_split, out)
         return out
 
 
-class EmptyRDD(ParallelCollectionRDD):
-    """No partitions, no elements."""
+class ParallelCollection(Plan):
+    """A driver-side list, cut into slices; each task receives its slice."""
 
-    def __init__(self, ctx):
-        super().__init__(ctx, [])
+    has_payload = True
 
+    def __init__(self, slices, kind="ParallelCollectionRDD"):
+        self.kind = kind
+        #: records per slice, until first serialized
+        self.slices = slices
+        #: serialized slice per split (made once, reused by every job)
+        self.encoded = None
 
-class FileRDD(RDD):
-    """Records of files: ``plan(paths)`` cuts them into splits (lazily, on the
-    driver, when partitions are first needed) and ``read(split)`` yields a
-    split's records in a worker."""
+    def num_partitions(self):
+        return len(self.slices) if self.encoded is None else len(self.encoded)
 
-    def __init__(self, ctx, spec, plan, read, kind="FileRDD"):
-        super().__init__(ctx)
-        self._path = spec
-        self._plan = plan
-        self._read = read
-        self._kind_name = kind
-        self._splits = None
+    def make_node(self, rdd_id, level, node_of):
+        return pipeline.ParallelNode(rdd_id, level)
 
-    def _get_splits(self):
-        if self._splits is None:
-            self._splits = self._plan(textio.expand_paths(self._path))
-        return self._splits
-
-    def getNumPartitions(self):
-        return len(self._get_splits())
-
-    def _make_node(self, node_of):
-        return pipeline.SplitNode(self._id, self._level(), self._get_splits(), self._read)
-
-    def __repr__(self):
-        return f"{self._path} {self._kind_name}[{self._id}] at {self._site[0]} at {self._site[1]}"
+    def task_payloads(self, rdd_id, split, out):
+        if self.encoded is None:
+            self.encoded = [dumps_records(s) if s else b"" for s in self.slices]
+            self.slices = None
+        out[(rdd_id, split)] = self.encoded[split]
+        return out
 
 
-def text_file(ctx, spec, min_partitions, use_unicode):
-    return FileRDD(ctx, spec, partial(textio.compute_splits, min_partitions=min_partitions),
-                   partial(textio.read_lines, use_unicode=use_unicode), "TextFileRDD")
+class Files(Plan):
+    """Records of files: ``plan(paths)`` cuts them into splits (lazily, on the driver,
+    when partitions are first needed) and ``read(split)`` yields a split's records in a
+    worker."""
+
+    def __init__(self, spec, plan, read, kind="FileRDD"):
+        self.label = f"{spec} "
+        self.spec = spec
+        self.plan = plan
+        self.read = read
+        self.kind = kind
+        self.splits = None
+
+    def get_splits(self):
+        if self.splits is None:
+            self.splits = self.plan(textio.expand_paths(self.spec))
+        return self.splits
+
+    def num_partitions(self):
+        return len(self.get_splits())
+
+    def make_node(self, rdd_id, level, node_of):
+        return pipeline.SplitNode(rdd_id, level, self.get_splits(), self.read)
 
 
-class PipelinedRDD(RDD):
+class Pipelined(Plan):
     """``f(split, iterator)`` applied to the parent's partitions: every narrow operator."""
 
-    #: set by RDDBarrier: all tasks of this stage must run at once
-    is_barrier = False
-    _lazy_id = True
+    kind = "PythonRDD"
 
-    def __init__(self, prev, f, preservesPartitioning=False, pair_value=NOT_CONSTANT):
-        partitioner = prev.partitioner if preservesPartitioning else None
-        #: the function of the fused RDDs before ``f``, when ``f`` is a
+    def __init__(self, prev, func, head=None, pair_value=NOT_CONSTANT):
+        self.prev = prev
+        self.func = func
+        #: the function of the fused RDDs before ``func``, when ``func`` is a
         #: ``map(lambda x: (x, pair_value))`` (see ``pipeline.PairedKeysNode``)
-        self._head = None
-        self._pair_value = pair_value
-        if isinstance(prev, PipelinedRDD) and prev._is_pipelinable():
-            # fuse with the parent, as PySpark does: one function, one RDD
-            prev_func = prev.func
+        self.head = head
+        self.pair_value = pair_value
 
-            def pipeline_func(split, iterator):
-                return f(split, prev_func(split, iterator))
+    def num_partitions(self):
+        return self.prev.getNumPartitions()
 
-            self.func = pipeline_func
-            self._head = prev_func
-            self.preservesPartitioning = prev.preservesPartitioning and preservesPartitioning
-            self._prev = prev._prev
-            self.is_barrier = prev.is_barrier
-        else:
-            self.func = f
-            self.preservesPartitioning = preservesPartitioning
-            self._prev = prev
-        super().__init__(prev.ctx, partitioner)
+    def narrow_parents(self):
+        return [self.prev]
 
-    def _is_pipelinable(self):
-        return not (self.is_cached or self.is_checkpointed)
+    def parent_splits(self, split):
+        return [(self.prev, split)]
 
-    def _kind(self):
-        return "PythonRDD"
-
-    @property
-    def prev(self):
-        return self._prev
-
-    def getNumPartitions(self):
-        return self._prev.getNumPartitions()
-
-    def _narrow_parents(self):
-        return [self._prev]
-
-    def _parent_splits(self, split):
-        return [(self._prev, split)]
-
-    def _make_node(self, node_of):
-        if self._pair_value is not NOT_CONSTANT:
-            return pipeline.PairedKeysNode(self._id, self._level(), node_of(self._prev), self.func,
-                                           self._head, self._pair_value)
-        return pipeline.MapNode(self._id, self._level(), node_of(self._prev), self.func)
+    def make_node(self, rdd_id, level, node_of):
+        if self.pair_value is not NOT_CONSTANT:
+            return pipeline.PairedKeysNode(rdd_id, level, node_of(self.prev), self.func,
+                                           self.head, self.pair_value)
+        return pipeline.MapNode(rdd_id, level, node_of(self.prev), self.func)
 
 
-class UnionRDD(RDD):
+class Union(Plan):
     """The partitions of several RDDs, one after the other."""
 
-    def __init__(self, ctx, rdds):
-        super().__init__(ctx)
-        self._rdds = list(rdds)
+    kind = "UnionRDD"
 
-    def getNumPartitions(self):
-        return sum(r.getNumPartitions() for r in self._rdds)
+    def __init__(self, rdds):
+        self.rdds = list(rdds)
 
-    def _narrow_parents(self):
-        return list(self._rdds)
+    def num_partitions(self):
+        return sum(r.getNumPartitions() for r in self.rdds)
 
-    def _parent_splits(self, split):
-        for rdd in self._rdds:
+    def narrow_parents(self):
+        return list(self.rdds)
+
+    def parent_splits(self, split):
+        for rdd in self.rdds:
             n = rdd.getNumPartitions()
             if split < n:
                 return [(rdd, split)]
             split -= n
         raise IndexError("union partition out of range")
 
-    def _make_node(self, node_of):
-        return pipeline.UnionNode(self._id, self._level(),
-                                  [(node_of(r), r.getNumPartitions()) for r in self._rdds])
+    def make_node(self, rdd_id, level, node_of):
+        return pipeline.UnionNode(rdd_id, level, [(node_of(r), r.getNumPartitions())
+                                                  for r in self.rdds])
 
 
-class PartitionerAwareUnionRDD(RDD):
+class PartitionerAwareUnion(Union):
     """Union of RDDs partitioned alike: partition i is every parent's partition i."""
 
-    def __init__(self, ctx, rdds):
-        super().__init__(ctx, rdds[0].partitioner)
-        self._rdds = list(rdds)
+    kind = "PartitionerAwareUnionRDD"
 
-    def getNumPartitions(self):
-        return self._rdds[0].getNumPartitions()
+    def num_partitions(self):
+        return self.rdds[0].getNumPartitions()
 
-    def _narrow_parents(self):
-        return list(self._rdds)
+    def parent_splits(self, split):
+        return [(r, split) for r in self.rdds]
 
-    def _parent_splits(self, split):
-        return [(r, split) for r in self._rdds]
-
-    def _make_node(self, node_of):
-        return pipeline.ZipUnionNode(self._id, self._level(), [node_of(r) for r in self._rdds])
+    def make_node(self, rdd_id, level, node_of):
+        return pipeline.ZipUnionNode(rdd_id, level, [node_of(r) for r in self.rdds])
 
 
-def union_of(ctx, rdds):
-    partitioner = rdds[0].partitioner
-    if partitioner is not None and all(r.partitioner == partitioner for r in rdds):
-        return PartitionerAwareUnionRDD(ctx, rdds)
-    return UnionRDD(ctx, rdds)
-
-
-class CoalescedRDD(RDD):
+class Coalesced(Plan):
     """Fewer partitions, each reading a contiguous group of parent partitions."""
 
+    kind = "CoalescedRDD"
+
     def __init__(self, prev, num_partitions):
-        super().__init__(prev.ctx)
-        self._prev = prev
+        self.prev = prev
         n = prev.getNumPartitions()
         out = max(1, min(num_partitions, n)) if n else 0
-        self._groups = [list(range(i * n // out, (i + 1) * n // out)) for i in range(out)]
+        self.groups = [list(range(i * n // out, (i + 1) * n // out)) for i in range(out)]
 
-    def getNumPartitions(self):
-        return len(self._groups)
+    def num_partitions(self):
+        return len(self.groups)
 
-    def _narrow_parents(self):
-        return [self._prev]
+    def narrow_parents(self):
+        return [self.prev]
 
-    def _parent_splits(self, split):
-        return [(self._prev, s) for s in self._groups[split]]
+    def parent_splits(self, split):
+        return [(self.prev, s) for s in self.groups[split]]
 
-    def _make_node(self, node_of):
-        return pipeline.CoalesceNode(self._id, self._level(), node_of(self._prev), self._groups)
+    def make_node(self, rdd_id, level, node_of):
+        return pipeline.CoalesceNode(rdd_id, level, node_of(self.prev), self.groups)
 
 
-class ShuffledRDD(RDD):
+class Shuffled(Plan):
     """The reduce side of a shuffle: the first RDD of a new stage."""
 
-    def __init__(self, prev, num_partitions, partition_func, aggregator):
-        super().__init__(prev.ctx, Partitioner(num_partitions, partition_func))
-        self._parent = prev
-        shuffle_id = self.ctx._new_shuffle_id()
-        fast = None if partition_func is portable_hash else partition_func
-        self._shuffle_dep = ShuffleDependency(shuffle_id, num_partitions, fast, aggregator,
-                                              prev.getNumPartitions())
-        # map outputs are deleted from the workers once no RDD can read them
-        weakref.finalize(self, self.ctx._scheduler.released_shuffles.append, shuffle_id)
+    kind = "ShuffledRDD"
 
-    def getNumPartitions(self):
-        return self._shuffle_dep.num_partitions
+    def __init__(self, parent, dependency):
+        #: the RDD whose records are shuffled (the map side)
+        self.parent = parent
+        self.shuffle_dep = dependency
 
-    def _make_node(self, node_of):
-        dep = self._shuffle_dep
-        return pipeline.ShuffledNode(self._id, self._level(), dep.shuffle_id,
-                                     dep.num_partitions, dep.aggregator)
+    def num_partitions(self):
+        return self.shuffle_dep.num_partitions
+
+    def make_node(self, rdd_id, level, node_of):
+        dep = self.shuffle_dep
+        return pipeline.ShuffledNode(rdd_id, level, dep.shuffle_id, dep.num_partitions,
+                                     dep.aggregator)
 
 
-class CartesianRDD(RDD):
+class Cartesian(Plan):
     """Every pair of elements: partition (i, j) pairs partition i of one with j of the other."""
 
+    kind = "CartesianRDD"
+
     def __init__(self, left, right):
-        super().__init__(left.ctx)
-        self._left = left
-        self._right = right
+        self.left = left
+        self.right = right
 
-    def getNumPartitions(self):
-        return self._left.getNumPartitions() * self._right.getNumPartitions()
+    def num_partitions(self):
+        return self.left.getNumPartitions() * self.right.getNumPartitions()
 
-    def _narrow_parents(self):
-        return [self._left, self._right]
+    def narrow_parents(self):
+        return [self.left, self.right]
 
-    def _parent_splits(self, split):
-        n = self._right.getNumPartitions()
-        return [(self._left, split // n), (self._right, split % n)]
+    def parent_splits(self, split):
+        n = self.right.getNumPartitions()
+        return [(self.left, split // n), (self.right, split % n)]
 
-    def _make_node(self, node_of):
-        return pipeline.CartesianNode(self._id, self._level(), node_of(self._left),
-                                      node_of(self._right), self._right.getNumPartitions())
+    def make_node(self, rdd_id, level, node_of):
+        return pipeline.CartesianNode(rdd_id, level, node_of(self.left), node_of(self.right),
+                                      self.right.getNumPartitions())
 
 
-class _SideBySideRDD(RDD):
+class _SideBySide(Plan):
     """Partition i is made from partition i of two parents with as many partitions."""
 
-    def __init__(self, left, right, partitioner=None):
-        super().__init__(left.ctx, partitioner)
-        self._left = left
-        self._right = right
+    def __init__(self, left, right):
+        self.left = left
+        self.right = right
 
-    def getNumPartitions(self):
-        return self._left.getNumPartitions()
+    def num_partitions(self):
+        return self.left.getNumPartitions()
 
-    def _narrow_parents(self):
-        return [self._left, self._right]
+    def narrow_parents(self):
+        return [self.left, self.right]
 
-    def _parent_splits(self, split):
-        return [(self._left, split), (self._right, split)]
+    def parent_splits(self, split):
+        return [(self.left, split), (self.right, split)]
 
 
-class CoPartitionedJoinRDD(_SideBySideRDD):
+class CoPartitionedJoin(_SideBySide):
     """A join of two RDDs partitioned alike: partition i joins their partitions i."""
 
+    kind = "CoPartitionedJoinRDD"
+
     def __init__(self, left, right, keep_left, keep_right):
-        super().__init__(left, right, left.partitioner)
-        self._keep = (keep_left, keep_right)
+        super().__init__(left, right)
+        self.keep = (keep_left, keep_right)
 
-    def _make_node(self, node_of):
-        return pipeline.HashJoinNode(self._id, self._level(), node_of(self._left),
-                                     node_of(self._right), *self._keep)
+    def make_node(self, rdd_id, level, node_of):
+        return pipeline.HashJoinNode(rdd_id, level, node_of(self.left), node_of(self.right),
+                                     *self.keep)
 
 
-class ZippedRDD(_SideBySideRDD):
+class Zipped(_SideBySide):
     """Partition i pairs up the elements of partition i of two RDDs."""
 
-    def _make_node(self, node_of):
-        return pipeline.ZipNode(self._id, self._level(), node_of(self._left), node_of(self._right))
+    kind = "ZippedRDD"
+
+    def make_node(self, rdd_id, level, node_of):
+        return pipeline.ZipNode(rdd_id, level, node_of(self.left), node_of(self.right))
+
+
+class Checkpointed(Plan):
+    """Partitions read back from checkpoint files: no parents."""
+
+    kind = "CheckpointedRDD"
+
+    def __init__(self, files, read):
+        self.files = files
+        self.read = read
+
+    def num_partitions(self):
+        return len(self.files)
+
+    def make_node(self, rdd_id, level, node_of):
+        return pipeline.SplitNode(rdd_id, level, self.files, self.read)

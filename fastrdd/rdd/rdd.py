@@ -3,10 +3,12 @@
 An RDD is a description: its partitions, how to compute each from its
 parents (narrow dependencies) or from a shuffle, and an optional
 partitioner.  Transformations return new RDDs and run nothing; actions
-hand the RDD to the scheduler (``SparkContext._run_job``).  The concrete
-kinds (parallelized collection, text file, pipelined map, union, coalesce,
-shuffle) are in ``lineage.py``; this module is the user-facing API and is
-mostly docstrings, with PySpark-style examples run as doctests.
+hand the RDD to the scheduler (``SparkContext._run_job``).  What kind of
+RDD one is (parallelized collection, text file, pipelined map, union,
+coalesce, shuffle...) is its plan, from ``lineage.py``; this module is the
+user-facing API and is mostly docstrings, with PySpark-style examples run
+as doctests.  ``PipelinedRDD`` (fused narrow operators) is here, as in
+PySpark's ``pyspark.rdd``.
 """
 import bisect
 import copy
@@ -19,6 +21,7 @@ import shlex
 import subprocess
 import sys
 import threading
+import weakref
 from collections import defaultdict, deque
 from functools import reduce as _reduce
 from itertools import chain, count as itertools_count, islice
@@ -30,11 +33,13 @@ from fastrdd.io.text import codec as _codec
 from fastrdd.worker.records import keys_of as _keys_of, not_a_pair as _not_a_pair
 from fastrdd.worker.records import pairs as _pairs, values_of as _values_of
 from fastrdd.partitioner import Partitioner, portable_hash
+from fastrdd.rdd import lineage
 from fastrdd.resultiterable import ResultIterable
+from fastrdd.shuffle.dependency import ShuffleDependency
 from fastrdd.specialize import NOT_CONSTANT, contains_operand, pair_constant, prefix_operand
 from fastrdd.storagelevel import StorageLevel
 
-__all__ = ["RDD"]
+__all__ = ["RDD", "PipelinedRDD", "union_of"]
 
 _kernels = _impl.shuffle
 #: fastrdd's own directory: frames under it are not the user's call site
@@ -84,17 +89,14 @@ class RDD:
     [20, 30, 40]
     """
 
-    #: the ShuffleDependency this RDD reads (ShuffledRDD only)
-    _shuffle_dep = None
-    #: tasks of this RDD carry data from the driver (parallelize)
-    _has_payload = False
-
     #: the id is given when first needed (a job, id()), as PySpark does for PipelinedRDD
     _lazy_id = False
 
-    def __init__(self, ctx, partitioner=None):
+    def __init__(self, ctx, plan, partitioner=None):
         ctx._check_active()
         self.ctx = ctx
+        #: what kind of RDD this is: its partitions and parents (``lineage``)
+        self._plan = plan
         if not self._lazy_id:
             self._rdd_id = ctx._new_rdd_id()
         self.partitioner = partitioner
@@ -111,24 +113,53 @@ class RDD:
             rdd_id = self._rdd_id = self.ctx._new_rdd_id()
         return rdd_id
 
-    # -- structure, supplied by lineage.py ------------------------------------
+    def _new(self, plan, partitioner=None):
+        """A child RDD of the same context with ``plan``."""
+        return RDD(self.ctx, plan, partitioner)
+
+    def _shuffled(self, num_partitions, partition_func, aggregator):
+        """The reduce side of a shuffle of this RDD: the first RDD of a new stage."""
+        shuffle_id = self.ctx._new_shuffle_id()
+        fast = None if partition_func is portable_hash else partition_func
+        dep = ShuffleDependency(shuffle_id, num_partitions, fast, aggregator,
+                                self.getNumPartitions())
+        child = self._new(lineage.Shuffled(self, dep), Partitioner(num_partitions, partition_func))
+        # map outputs are deleted from the workers once no RDD can read them
+        weakref.finalize(child, self.ctx._scheduler.released_shuffles.append, shuffle_id)
+        return child
+
+    # -- structure, from the lineage plan --------------------------------------
     def getNumPartitions(self):
         """The number of partitions.
 
         >>> sc.parallelize([1, 2, 3, 4], 2).getNumPartitions()
         2
         """
-        raise NotImplementedError
+        return self._plan.num_partitions()
+
+    @property
+    def _shuffle_dep(self):
+        """The ShuffleDependency this RDD reads (shuffled RDDs only), or None."""
+        return self._plan.shuffle_dep
+
+    @property
+    def _parent(self):
+        """The map side of the shuffle this RDD reads."""
+        return self._plan.parent
+
+    @property
+    def _has_payload(self):
+        return self._plan.has_payload
 
     def _narrow_parents(self):
-        return []
+        return self._plan.narrow_parents()
 
     def _parent_splits(self, split):
         """[(parent RDD, parent split)] that partition ``split`` reads without a shuffle."""
-        return []
+        return self._plan.parent_splits(split)
 
     def _make_node(self, node_of):
-        raise NotImplementedError
+        return self._plan.make_node(self._id, self._level(), node_of)
 
     def _level(self):
         """(use disk, use memory) of a persisted RDD, for its worker-side node; None if not."""
@@ -139,10 +170,7 @@ class RDD:
 
     def _task_payloads(self, split, out=None):
         """{(rdd id, split): bytes} of driver-side data that task ``split`` needs."""
-        out = {} if out is None else out
-        for parent, parent_split in self._parent_splits(split):
-            parent._task_payloads(parent_split, out)
-        return out
+        return self._plan.task_payloads(self._id, split, {} if out is None else out)
 
     def __reduce__(self):
         raise ClosureError(
@@ -196,10 +224,7 @@ class RDD:
 
     def __repr__(self):
         op, site = self._site
-        return f"{self._kind()}[{self._id}] at {op} at {site}"
-
-    def _kind(self):
-        return type(self).__name__
+        return f"{self._plan.label}{self._plan.kind}[{self._id}] at {op} at {site}"
 
     def toDebugString(self):
         """A description of this RDD and its lineage, with stage boundaries (bytes, as PySpark).
@@ -367,9 +392,7 @@ class RDD:
         >>> rdd.collect()
         [(1, 3)]
         """
-        from fastrdd.rdd.checkpoint import _lineage
-
-        for r in _lineage(self):
+        for r in lineage.walk(self):
             if r._shuffle_dep is not None:
                 self.ctx._scheduler.released_shuffles.append(r._shuffle_dep.shuffle_id)
 
@@ -459,8 +482,6 @@ class RDD:
         >>> rdd.mapPartitionsWithIndex(lambda i, it: [i * 10 + sum(it)]).collect()
         [1, 12, 23, 34]
         """
-        from fastrdd.rdd.lineage import PipelinedRDD
-
         return PipelinedRDD(self, f, preservesPartitioning)
 
     def mapPartitions(self, f, preservesPartitioning=False):
@@ -579,8 +600,6 @@ class RDD:
         >>> rdd.union(rdd).collect()
         [1, 1, 2, 3, 1, 1, 2, 3]
         """
-        from fastrdd.rdd.lineage import union_of
-
         return union_of(self.ctx, [self, other])
 
     def __add__(self, other):
@@ -606,9 +625,7 @@ class RDD:
             raise ValueError(f"Number of partitions ({numPartitions}) must be positive.")
         if shuffle:
             return self._round_robin(numPartitions)
-        from fastrdd.rdd.lineage import CoalescedRDD
-
-        return CoalescedRDD(self, numPartitions)
+        return self._new(lineage.Coalesced(self, numPartitions))
 
     def repartition(self, numPartitions):
         """Exactly ``numPartitions`` partitions, by a (deterministic) shuffle.
@@ -631,10 +648,8 @@ class RDD:
             for position, x in enumerate(iterator, position):
                 yield position % numPartitions, x
 
-        from fastrdd.rdd.lineage import ShuffledRDD
-
         keyed = self.mapPartitionsWithIndex(number)
-        return ShuffledRDD(keyed, numPartitions, _identity_partition, None).values()
+        return keyed._shuffled(numPartitions, _identity_partition, None).values()
 
     def pipe(self, command, env=None, checkCode=False):
         """Pipe each partition's elements (one per line) through an external command.
@@ -713,9 +728,7 @@ class RDD:
         partitioner = Partitioner(numPartitions, partitionFunc)
         if self.partitioner == partitioner:
             return self
-        from fastrdd.rdd.lineage import ShuffledRDD
-
-        return ShuffledRDD(self, numPartitions, partitionFunc, None)
+        return self._shuffled(numPartitions, partitionFunc, None)
 
     def combineByKey(self, createCombiner, mergeValue, mergeCombiners, numPartitions=None,
                      partitionFunc=portable_hash):
@@ -747,9 +760,7 @@ class RDD:
                                aggregator.merge_combiners, False, aggregator.kind)
             return self.mapPartitionsWithIndex(
                 lambda _, iterator: aggregate_reduce_side(iterator, local), True)
-        from fastrdd.rdd.lineage import ShuffledRDD
-
-        return ShuffledRDD(self, numPartitions, partitionFunc, aggregator)
+        return self._shuffled(numPartitions, partitionFunc, aggregator)
 
     def reduceByKey(self, func, numPartitions=None, partitionFunc=portable_hash):
         """Merge the values of each key with an associative, commutative ``func``.
@@ -1215,9 +1226,7 @@ class RDD:
         >>> sorted(rdd.cartesian(rdd).collect())
         [(1, 1), (1, 2), (2, 1), (2, 2)]
         """
-        from fastrdd.rdd.lineage import CartesianRDD
-
-        return CartesianRDD(self, other)
+        return self._new(lineage.Cartesian(self, other))
 
     def zip(self, other):
         """Pair the i-th element of each partition of self with that of other.
@@ -1231,9 +1240,7 @@ class RDD:
         """
         if self.getNumPartitions() != other.getNumPartitions():
             raise ValueError("Can only zip with RDD which has the same number of partitions")
-        from fastrdd.rdd.lineage import ZippedRDD
-
-        return ZippedRDD(self, other)
+        return self._new(lineage.Zipped(self, other))
 
     def zipWithIndex(self):
         """Pair each element with its index (runs a job to count partitions when needed).
@@ -1734,4 +1741,49 @@ def _identity_partition(k):
     return k
 
 
-from fastrdd.rdd.lineage import PipelinedRDD  # noqa: E402  (subclasses of RDD)
+
+
+def union_of(ctx, rdds):
+    """The union of ``rdds``: partition-aware when they are all partitioned alike."""
+    partitioner = rdds[0].partitioner
+    if partitioner is not None and all(r.partitioner == partitioner for r in rdds):
+        return RDD(ctx, lineage.PartitionerAwareUnion(rdds), partitioner)
+    return RDD(ctx, lineage.Union(rdds))
+
+
+class PipelinedRDD(RDD):
+    """``f(split, iterator)`` applied to the parent's partitions: every narrow operator.
+
+    Consecutive narrow operators are fused into one function, as in PySpark
+    (one RDD, one iterator chain in the worker), unless the parent is
+    cached or checkpointed.
+    """
+
+    #: set by RDDBarrier: all tasks of this stage must run at once
+    is_barrier = False
+    _lazy_id = True
+
+    def __init__(self, prev, f, preservesPartitioning=False, pair_value=NOT_CONSTANT):
+        partitioner = prev.partitioner if preservesPartitioning else None
+        head = None
+        if isinstance(prev, PipelinedRDD) and prev._is_pipelinable():
+            # fuse with the parent, as PySpark does: one function, one RDD
+            prev_func = prev.func
+
+            def pipeline_func(split, iterator):
+                return f(split, prev_func(split, iterator))
+
+            self.func = pipeline_func
+            head = prev_func
+            self.preservesPartitioning = prev.preservesPartitioning and preservesPartitioning
+            self._prev = prev._prev
+            self.is_barrier = prev.is_barrier
+        else:
+            self.func = f
+            self.preservesPartitioning = preservesPartitioning
+            self._prev = prev
+        super().__init__(prev.ctx, lineage.Pipelined(self._prev, self.func, head, pair_value),
+                         partitioner)
+
+    def _is_pipelinable(self):
+        return not (self.is_cached or self.is_checkpointed)
