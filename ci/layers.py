@@ -38,8 +38,8 @@ TRANSPORTS = ("fastrdd.local", "fastrdd.cluster")
 UI_MAY_READ = ("fastrdd.scheduler.events", "fastrdd.scheduler.status")
 
 
-def module_name(path):
-    parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
+def module_name(path, root=ROOT):
+    parts = list(path.relative_to(root.parent).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
@@ -109,8 +109,9 @@ def cycles(graph):
     return out
 
 
-def check():
-    paths = {module_name(p): p for p in ROOT.rglob("*.py")}
+def check(root=ROOT):
+    """The list of problems found in the package at ``root`` (empty: all is well)."""
+    paths = {module_name(p, root): p for p in root.rglob("*.py")}
     modules = set(paths)
     graph = {name: imports_of(path, name, modules) for name, path in paths.items()}
     # a package's __init__ is imported with any of its modules: an edge to

@@ -34,6 +34,7 @@ from fastrdd.worker.records import keys_of as _keys_of, not_a_pair as _not_a_pai
 from fastrdd.worker.records import pairs as _pairs, values_of as _values_of
 from fastrdd.partitioner import Partitioner, portable_hash
 from fastrdd.rdd import lineage
+from fastrdd.rdd.joins import cogroup, join
 from fastrdd.resultiterable import ResultIterable
 from fastrdd.shuffle.dependency import ShuffleDependency
 from fastrdd.specialize import NOT_CONSTANT, contains_operand, pair_constant, prefix_operand
@@ -856,8 +857,6 @@ class RDD:
         >>> [(k, tuple(map(list, v))) for k, v in sorted(x.cogroup(y).collect())]
         [('a', ([1], [2])), ('b', ([4], []))]
         """
-        from fastrdd.rdd.joins import cogroup
-
         return cogroup([self, other], numPartitions)
 
     def groupWith(self, other, *others):
@@ -870,8 +869,6 @@ class RDD:
         >>> [(k, tuple(map(list, v))) for k, v in sorted(w.groupWith(x, y, z).collect())]
         [('a', ([5], [1], [2], [])), ('b', ([6], [4], [], [42]))]
         """
-        from fastrdd.rdd.joins import cogroup
-
         return cogroup([self, other, *others], None)
 
     def join(self, other, numPartitions=None):
@@ -882,8 +879,6 @@ class RDD:
         >>> sorted(x.join(y).collect())
         [('a', (1, 2)), ('a', (1, 3))]
         """
-        from fastrdd.rdd.joins import join
-
         return join(self, other, numPartitions, False, False)
 
     def leftOuterJoin(self, other, numPartitions=None):
@@ -894,8 +889,6 @@ class RDD:
         >>> sorted(x.leftOuterJoin(y).collect())
         [('a', (1, 2)), ('b', (4, None))]
         """
-        from fastrdd.rdd.joins import join
-
         return join(self, other, numPartitions, True, False)
 
     def rightOuterJoin(self, other, numPartitions=None):
@@ -906,8 +899,6 @@ class RDD:
         >>> sorted(y.rightOuterJoin(x).collect())
         [('a', (2, 1)), ('b', (None, 4))]
         """
-        from fastrdd.rdd.joins import join
-
         return join(self, other, numPartitions, False, True)
 
     def fullOuterJoin(self, other, numPartitions=None):
@@ -918,8 +909,6 @@ class RDD:
         >>> sorted(x.fullOuterJoin(y).collect())
         [('a', (1, 2)), ('b', (4, None)), ('c', (None, 8))]
         """
-        from fastrdd.rdd.joins import join
-
         return join(self, other, numPartitions, True, True)
 
     def sortByKey(self, ascending=True, numPartitions=None, keyfunc=_identity):

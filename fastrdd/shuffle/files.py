@@ -192,14 +192,14 @@ def _lazy_chunks(records, size):
 
 def write_map_output(directory, dep, map_id, node, runtime):
     """Partition (and pre-combine) the records of ``node`` into this map task's output file."""
-    from fastrdd.worker.pipeline import PairedKeysNode  # pipeline imports this module
-
     writer = MapOutputWriter(dep, context())
     agg = dep.aggregator
-    if (isinstance(node, PairedKeysNode) and not node.persist and agg is not None
-            and agg.map_side_combine and agg.kind == "combine"):
+    paired = node.map_side_keys(map_id, runtime) if (
+        agg is not None and agg.map_side_combine and agg.kind == "combine") else None
+    if paired is not None:
         # map(lambda x: (x, C)) + combine: the keys alone, no call or pair per record
-        writer.consume_keys(node.keys(map_id, runtime), node.value)
+        keys, value = paired
+        writer.consume_keys(keys, value)
     else:
         writer.consume(node.iterator(map_id, runtime))
     return writer.write(directory, map_id)

@@ -14,7 +14,7 @@ reads map outputs through the runtime.
 """
 from itertools import chain, zip_longest
 
-from fastrdd.rdd.joins import hash_join
+from fastrdd.worker.join import hash_join
 from fastrdd.serializers import loads_records
 from fastrdd.shuffle.files import aggregate_reduce_side
 
@@ -39,6 +39,11 @@ class Node:
 
     def compute(self, split, runtime):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def map_side_keys(self, split, runtime):
+        """``(keys, value)`` when this partition is ``(k, value)`` for every ``k`` of
+        ``keys`` (a map-side combine may then skip building the pairs), else None."""
+        return None
 
 
 class ParallelNode(Node):
@@ -83,8 +88,8 @@ class PairedKeysNode(MapNode):
     """A ``map(lambda x: (x, value))``, the last operator of its stage (see ``specialize``).
 
     It computes like any ``MapNode``; a map-side combine may instead take
-    ``keys(split, runtime)``, the elements before the pairing, and ``value``,
-    and so skip one call and one tuple per record.
+    ``map_side_keys(split, runtime)``, the elements before the pairing and
+    ``value``, and so skip one call and one tuple per record.
     """
 
     __slots__ = ("head", "value")
@@ -95,9 +100,11 @@ class PairedKeysNode(MapNode):
         self.head = head
         self.value = value
 
-    def keys(self, split, runtime):
+    def map_side_keys(self, split, runtime):
+        if self.persist:  # the pairs are kept: build them
+            return None
         iterator = self.parent.iterator(split, runtime)
-        return iterator if self.head is None else self.head(split, iterator)
+        return (iterator if self.head is None else self.head(split, iterator)), self.value
 
 
 class UnionNode(Node):
@@ -180,7 +187,7 @@ class CartesianNode(Node):
 
 
 class HashJoinNode(Node):
-    """Partition i of a join of two parents partitioned alike (see ``joins.hash_join``)."""
+    """Partition i of a join of two parents partitioned alike (see ``worker.join``)."""
 
     __slots__ = ("left", "right", "keep_left", "keep_right")
 

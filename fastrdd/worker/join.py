@@ -1,0 +1,99 @@
+"""The join of one partition, in the worker: a hash join that falls back to a spilling one.
+
+The right side's records are grouped into a dict, ``BUILD_CHUNK`` at a
+time, and the left side streams past it: the left side is never tagged,
+grouped nor held in memory.  If the right side outgrows the worker's
+memory budget while it is grouped, the partition is joined instead by
+grouping both sides with ``storage.spill.ExternalGrouper``, which spills
+(bounded memory, slower).
+"""
+from itertools import chain
+
+from fastrdd._impl import shuffle as kernels
+from fastrdd.serializers import chunks
+from fastrdd.storage.spill import ExternalGrouper, context
+from fastrdd.worker.records import not_a_pair
+
+__all__ = ["hash_join", "tagger"]
+
+
+def tagger(side):
+    """Tag each value with its side, in one generator (the hot path of every join)."""
+    def tag(_, iterator):
+        for record in iterator:
+            try:
+                k, v = record
+            except (TypeError, ValueError):
+                raise not_a_pair(record) from None
+            yield k, (side, v)
+
+    return tag
+
+
+
+#: right-side records grouped between two memory checks
+BUILD_CHUNK = 65536
+
+
+def hash_join(left, right, keep_left, keep_right):
+    """Join one partition: ``(k, (v, w))`` for every match of ``left`` and ``right`` records.
+
+    ``left`` and ``right`` are iterators of pairs; ``keep_left``/``keep_right``
+    make the outer joins (``None`` for the missing side).
+    """
+    ctx = context()
+    table = {}
+    right = iter(right)  # one iterator: a fallback carries on where the chunks stopped
+    for chunk in chunks(right, BUILD_CHUNK):
+        kernels.group_pairs(chunk, table)
+        if ctx.over():
+            return _grouped_join(left, _chain_grouped(table, right), keep_left, keep_right)
+    return _probe(left, table, keep_left, keep_right)
+
+
+def _probe(left, table, keep_left, keep_right):
+    get = table.get
+    matched = set() if keep_right else None
+    for record in left:
+        try:
+            k, v = record
+        except (TypeError, ValueError):
+            raise not_a_pair(record) from None
+        ws = get(k)
+        if ws is not None:
+            for w in ws:
+                yield k, (v, w)
+            if matched is not None:
+                matched.add(k)
+        elif keep_left:
+            yield k, (v, None)
+    if matched is not None:
+        for k, ws in table.items():
+            if k not in matched:
+                for w in ws:
+                    yield k, (None, w)
+
+
+def _chain_grouped(table, rest):
+    """The right side again as pairs: what was grouped (freed as it goes), then the rest."""
+    while table:
+        k, ws = table.popitem()
+        for w in ws:
+            yield k, w
+    yield from rest
+
+
+def _grouped_join(left, right, keep_left, keep_right):
+    """The join by grouping both sides by key, spilling as needed (bounded memory)."""
+    tagged = chain(tagger(1)(None, left), tagger(2)(None, right))
+    for k, seq in ExternalGrouper().add_values(tagged).items():
+        vbuf, wbuf = [], []
+        for n, v in seq:
+            (vbuf if n == 1 else wbuf).append(v)
+        if keep_left and not wbuf:
+            wbuf.append(None)
+        if keep_right and not vbuf:
+            vbuf.append(None)
+        for v in vbuf:
+            for w in wbuf:
+                yield k, (v, w)
