@@ -7,8 +7,12 @@ twin with the same public names (``_shuffle_py``, ``_serde_py``,
 the package imports hot-path functions from here, never from a twin.
 
 ``FASTRDD_PUREPYTHON=1`` forces the twins; a missing compiled module (no
-compiler at install time) falls back to them silently.  ``IMPLEMENTATION``
-records what was chosen, so tests and benchmarks can report it.
+compiler at install time) falls back to them silently.  A SparkContext with
+``fastrdd.purepython`` set calls ``select(pure=True)`` so that the driver
+uses the twins as its workers do; users therefore read ``_impl.shuffle``
+(etc.) when they call, never bind a twin's function at import time.
+``IMPLEMENTATION`` records what was chosen, so tests and benchmarks can
+report it.
 """
 import importlib
 import os
@@ -50,15 +54,24 @@ def load(compiled, twin, names, pure=None):
     return module
 
 
-shuffle = load("fastrdd._shuffle", "fastrdd._shuffle_py", SHUFFLE_API)
-serde = load("fastrdd._serde", "fastrdd._serde_py", SERDE_API)
-blockstore = load("fastrdd._core.blockstore", "fastrdd._core.blockstore_py", BLOCKSTORE_API)
-iterators = load("fastrdd._core.iterators", "fastrdd._core.iterators_py", ITERATORS_API)
+def select(pure=None):
+    """Choose the twins (``pure``) or the compiled modules for this process.
 
-IMPLEMENTATION = {
-    "shuffle": shuffle.__name__,
-    "serde": serde.__name__,
-    "blockstore": blockstore.__name__,
-    "iterators": iterators.__name__,
-}
-COMPILED = not any(name.endswith("_py") for name in IMPLEMENTATION.values())
+    ``None`` follows ``FASTRDD_PUREPYTHON``.
+    """
+    global shuffle, serde, blockstore, iterators, IMPLEMENTATION, COMPILED
+    shuffle = load("fastrdd._shuffle", "fastrdd._shuffle_py", SHUFFLE_API, pure)
+    serde = load("fastrdd._serde", "fastrdd._serde_py", SERDE_API, pure)
+    blockstore = load("fastrdd._core.blockstore", "fastrdd._core.blockstore_py", BLOCKSTORE_API,
+                      pure)
+    iterators = load("fastrdd._core.iterators", "fastrdd._core.iterators_py", ITERATORS_API, pure)
+    IMPLEMENTATION = {
+        "shuffle": shuffle.__name__,
+        "serde": serde.__name__,
+        "blockstore": blockstore.__name__,
+        "iterators": iterators.__name__,
+    }
+    COMPILED = not any(name.endswith("_py") for name in IMPLEMENTATION.values())
+
+
+select()

@@ -123,8 +123,10 @@ class SparkContext:
 
     def _start(self, master):
         # workers first: their start-up overlaps the driver's own imports
-        from fastrdd.masters import create_backend
+        from fastrdd import _impl
+        from fastrdd.masters import create_backend, pure_python
 
+        _impl.select(True if pure_python(self._conf) else None)
         self.startTime = int(time.time() * 1000)
         self._app_id = f"local-{self.startTime}"
         self._next_rdd = 0

@@ -15,7 +15,7 @@ import os
 import re
 from typing import NamedTuple
 
-__all__ = ["Master", "parse_master", "create_backend", "worker_settings"]
+__all__ = ["Master", "parse_master", "create_backend", "worker_settings", "pure_python"]
 
 _MASTER = re.compile(r"^(local|inprocess)(?:\[\s*(\*|\d+)\s*(?:,\s*(\d+)\s*)?\])?$")
 
@@ -49,6 +49,11 @@ def parse_master(master):
     if workers < 1:
         raise ValueError(f"Asked for {workers} workers in master URL {master!r}: need at least 1")
     return Master(kind, workers, int(failures) if failures else 1)
+
+
+def pure_python(conf):
+    """``fastrdd.purepython``: the driver and its workers use the pure-Python twins."""
+    return conf.get("fastrdd.purepython", "").lower() in ("1", "true", "yes")
 
 
 def worker_settings(conf, workers):
@@ -86,7 +91,7 @@ def create_backend(master, conf, app_dir, env, spill_roots=()):
     from fastrdd.local.backend import LocalBackend
 
     env = dict(env)
-    if conf.get("fastrdd.purepython", "").lower() in ("1", "true", "yes"):
+    if pure_python(conf):
         env["FASTRDD_PUREPYTHON"] = "1"
     env.update({"FASTRDD_WORKER_MEMORY": str(settings["budget"]),
                 "FASTRDD_MEMORY_HYSTERESIS": str(settings["hysteresis"]),

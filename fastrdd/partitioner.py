@@ -8,7 +8,15 @@ from fastrdd import _impl
 
 __all__ = ["Partitioner", "portable_hash"]
 
-portable_hash = _impl.shuffle.portable_hash
+
+
+def portable_hash(x):
+    """A hash of ``x`` that every process agrees on (PySpark's ``portable_hash``).
+
+    >>> portable_hash(None), portable_hash(1) == portable_hash(1.0) == portable_hash(True)
+    (0, True)
+    """
+    return _impl.shuffle.portable_hash(x)
 
 
 class Partitioner:

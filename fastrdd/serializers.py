@@ -10,7 +10,7 @@ batches in frames that carry a CRC32 and may be LZ4-compressed.
 import struct
 from itertools import islice
 
-from fastrdd._impl import serde
+from fastrdd import _impl
 
 __all__ = ["BATCH_SIZE", "chunks", "dump_frames", "iter_frames", "load_frames", "dumps_records",
            "loads_records"]
@@ -21,8 +21,6 @@ __all__ = ["BATCH_SIZE", "chunks", "dump_frames", "iter_frames", "load_frames", 
 BATCH_SIZE = 4096
 
 _HEADER = struct.Struct("<I")
-dumps_batch = serde.dumps_batch
-loads_batch = serde.loads_batch
 
 
 def chunks(records, size):
@@ -46,7 +44,7 @@ def dump_frames(records, write, batch_size=BATCH_SIZE):
         batches = chunks(records, batch_size)
     pack = _HEADER.pack
     for batch in batches:
-        data = dumps_batch(batch)
+        data = _impl.serde.dumps_batch(batch)
         write(pack(len(data)))
         write(data)
         total += _HEADER.size + len(data)
@@ -63,7 +61,7 @@ def iter_frames(buf):
         pos += _HEADER.size
         if pos + length > end:
             raise ValueError(f"truncated frame: {length} bytes announced, {end - pos} present")
-        yield loads_batch(view[pos:pos + length])
+        yield _impl.serde.loads_batch(view[pos:pos + length])
         pos += length
 
 

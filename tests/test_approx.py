@@ -1,4 +1,4 @@
-"""Tests of ``fastrdd.approx``: the HyperLogLog sketch and BoundedFloat.
+"""Tests of ``fastrdd.rdd.approx``: the HyperLogLog sketch and BoundedFloat.
 
 The sketch is deterministic (``portable_hash`` plus a fixed mixer), so the
 accuracy checks below are not flaky: they either hold for these inputs or
@@ -14,7 +14,6 @@ import sys
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from fastrdd.rdd import approx
 from fastrdd.rdd.approx import (
     MAX_PRECISION,
     MIN_PRECISION,
@@ -239,7 +238,9 @@ def test_same_sketch_with_pure_python_hash(monkeypatch):
 
     keys = [*range(-500, 500), *map(str, range(500)), ("t", 1.5), None, b"xy", 2**70]
     compiled = HyperLogLog(0.05, sparse_limit=0).add_all(keys)
-    monkeypatch.setattr(approx, "shuffle", load("", "fastrdd._shuffle_py", SHUFFLE_API, pure=True))
+    from fastrdd import _impl
+
+    monkeypatch.setattr(_impl, "shuffle", load("", "fastrdd._shuffle_py", SHUFFLE_API, pure=True))
     assert HyperLogLog(0.05, sparse_limit=0).add_all(keys) == compiled
 
 

@@ -9,11 +9,35 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_compiled_modules_are_used_unless_forced():
-    if _impl.want_pure():
-        assert not _impl.COMPILED
-    else:
+    for compiled, twin, names in [("fastrdd._shuffle", "fastrdd._shuffle_py", _impl.SHUFFLE_API),
+                                  ("fastrdd._serde", "fastrdd._serde_py", _impl.SERDE_API)]:
+        chosen = _impl.load(compiled, twin, names)
         # CI installs with a compiler: a silent fallback would hide a broken build
+        assert chosen.__name__ == (twin if _impl.want_pure() else compiled)
+
+
+def implementation_in_task(_):
+    import sys
+
+    from fastrdd import _impl as impl
+
+    return dict(impl.IMPLEMENTATION), "fastrdd._shuffle" in sys.modules
+
+
+def test_purepython_setting_switches_the_driver_and_the_workers(fresh):
+    sc = fresh("local[2]", pure=True)
+    twins = {"shuffle": "fastrdd._shuffle_py", "serde": "fastrdd._serde_py",
+             "blockstore": "fastrdd._core.blockstore_py", "iterators": "fastrdd._core.iterators_py"}
+    assert _impl.IMPLEMENTATION == twins
+    for loaded, compiled_imported in sc.parallelize(range(4), 4).map(implementation_in_task).collect():
+        assert loaded == twins and not compiled_imported
+    assert sorted(sc.parallelize(["b", "a", "b"]).map(lambda w: (w, 1))
+                  .reduceByKey(lambda x, y: x + y).collect()) == [("a", 1), ("b", 2)]
+    if not _impl.want_pure():
+        compiled = fresh("local[1]")
         assert _impl.COMPILED, _impl.IMPLEMENTATION
+        loaded, _ = compiled.parallelize([0], 1).map(implementation_in_task).collect()[0]
+        assert loaded["shuffle"] == "fastrdd._shuffle"
 
 
 def test_env_variable_forces_the_twins_and_jobs_still_run():

@@ -52,7 +52,7 @@ written for PySpark run unchanged.
 import math
 import numbers
 
-from fastrdd._impl import shuffle
+from fastrdd import _impl
 
 __all__ = ["HyperLogLog", "BoundedFloat", "precision_for"]
 
@@ -229,7 +229,7 @@ class HyperLogLog:
         """
         # Both loops are the per-record loop of countApproxDistinct, so the
         # hash is inlined and everything is a local.
-        phash = shuffle.portable_hash
+        phash = _impl.shuffle.portable_hash
         m64, gamma, mix1, mix2 = _M64, _GAMMA, _MIX1, _MIX2
         values = iter(values)
         sparse = self._sparse

@@ -17,10 +17,7 @@ import math
 import operator
 import os
 import random
-import shlex
-import subprocess
 import sys
-import threading
 import weakref
 from collections import defaultdict, deque
 from functools import reduce as _reduce
@@ -42,7 +39,6 @@ from fastrdd.storagelevel import StorageLevel
 
 __all__ = ["RDD", "PipelinedRDD", "union_of"]
 
-_kernels = _impl.shuffle
 #: fastrdd's own directory: frames under it are not the user's call site
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -658,41 +654,9 @@ class RDD:
         >>> sc.parallelize(["1", "2", "", "3"]).pipe("cat").collect()
         ['1', '2', '', '3']
         """
-        if env is None:
-            env = dict()
+        from fastrdd.worker.pipe import through_command
 
-        def run(_, iterator):
-            proc = subprocess.Popen(shlex.split(command), env=env, stdin=subprocess.PIPE,
-                                    stdout=subprocess.PIPE)
-            feeder_error = []
-
-            def feed(out):
-                try:
-                    for obj in iterator:
-                        out.write((str(obj).rstrip("\n") + "\n").encode("utf-8"))
-                except BrokenPipeError:
-                    pass
-                except BaseException as e:  # re-raised in the task below
-                    feeder_error.append(e)
-                finally:
-                    try:
-                        out.close()
-                    except BrokenPipeError:
-                        pass
-
-            feeder = threading.Thread(target=feed, args=(proc.stdin,), daemon=True)
-            feeder.start()
-            for line in iter(proc.stdout.readline, b""):
-                yield line.rstrip(b"\n").decode("utf-8")
-            feeder.join()
-            proc.stdout.close()
-            code = proc.wait()
-            if feeder_error:
-                raise feeder_error[0]
-            if checkCode and code:
-                raise RuntimeError(f"Pipe function `{command}' exited with error code {code}")
-
-        return self.mapPartitionsWithIndex(run)
+        return self.mapPartitionsWithIndex(through_command(command, env or {}, checkCode))
 
     def sample(self, withReplacement, fraction, seed=None):
         """A random sample: Bernoulli (or Poisson, with replacement) per element.
@@ -780,7 +744,7 @@ class RDD:
         [('a', 2), ('b', 1)]
         """
         def reduce_partition(_, iterator):
-            return [_kernels.combine_pairs(iterator, _identity, func)]
+            return [_impl.shuffle.combine_pairs(iterator, _identity, func)]
 
         def merge(left, right):
             for k, v in right.items():

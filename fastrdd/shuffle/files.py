@@ -25,7 +25,7 @@ from array import array
 
 from itertools import chain, islice
 
-from fastrdd._impl import shuffle as kernels
+from fastrdd import _impl
 from fastrdd.errors import FetchFailedError
 from fastrdd.serializers import chunks, dump_frames, iter_frames
 from fastrdd.specialize import is_plain_add
@@ -105,21 +105,23 @@ class MapOutputWriter:
         agg, pf, n = self.dep.aggregator, self.dep.partition_func, self.n
         if agg is None or not agg.map_side_combine:
             for chunk in chunks(records, MAP_CHUNK):
-                self._add_buckets(kernels.bucket_pairs(chunk, n, pf))
+                self._add_buckets(_impl.shuffle.bucket_pairs(chunk, n, pf))
                 if self.ctx.over():
                     self._spill_buffers()
             return
         if agg.kind == "group":
-            self._combine(records, kernels.group_pairs)
+            self._combine(records, _impl.shuffle.group_pairs)
         else:
             create, merge, is_add = _combine_functions(agg)
-            self._combine(records, lambda chunk, combined: kernels.combine_pairs(
+            combine_pairs = _impl.shuffle.combine_pairs
+            self._combine(records, lambda chunk, combined: combine_pairs(
                 chunk, create, merge, combined, is_add))
 
     def consume_keys(self, keys, value):
         """``consume`` of ``(k, value)`` for every ``k`` of ``keys``, never building the pairs."""
         create, merge, is_add = _combine_functions(self.dep.aggregator)
-        self._combine(keys, lambda chunk, combined: kernels.combine_keys(
+        combine_keys = _impl.shuffle.combine_keys
+        self._combine(keys, lambda chunk, combined: combine_keys(
             chunk, value, create, merge, combined, is_add))
 
     def _combine(self, records, fold):
@@ -130,11 +132,11 @@ class MapOutputWriter:
             # the kernels read the chunk straight from the pipeline: no list built
             fold(chunk, combined)
             if self.ctx.over():
-                self._add_buckets(kernels.bucket_dict(combined, n, pf))
+                self._add_buckets(_impl.shuffle.bucket_dict(combined, n, pf))
                 combined = {}
                 self._spill_buffers()
         if combined:
-            self._add_buckets(kernels.bucket_dict(combined, n, pf))
+            self._add_buckets(_impl.shuffle.bucket_dict(combined, n, pf))
 
     def write(self, directory, map_id):
         """Write the final map output file; return its size in bytes."""

@@ -33,7 +33,7 @@ import os
 import struct
 import zlib
 
-from fastrdd._impl import serde, shuffle as kernels
+from fastrdd import _impl
 from fastrdd.errors import OutOfDiskError, SpillCorruptedError
 from fastrdd.serializers import chunks
 from fastrdd.storage.memory import MemoryMonitor
@@ -136,7 +136,7 @@ class RunWriter:
 
     def write(self, records):
         for i in range(0, len(records), RUN_BATCH):
-            data = serde.dumps_batch(records[i:i + RUN_BATCH])
+            data = _impl.serde.dumps_batch(records[i:i + RUN_BATCH])
             length = len(data)
             if self.compress is not None:
                 data = self.compress(data)
@@ -199,11 +199,11 @@ def read_run(path):
                 raise SpillCorruptedError(path, "checksum mismatch")
             if compressed:
                 data = _lz4().decompress(data)
-            yield from serde.loads_batch(data)
+            yield from _impl.serde.loads_batch(data)
 
 
 def _sub_partition(key, level, fanout):
-    h = kernels.portable_hash(key) & 0xFFFFFFFFFFFFFFFF
+    h = _impl.shuffle.portable_hash(key) & 0xFFFFFFFFFFFFFFFF
     h = ((h ^ (0x9E3779B97F4A7C15 * (level + 1))) * 0xFF51AFD7ED558CCD) & 0xFFFFFFFFFFFFFFFF
     return (h >> 40) % fanout
 
@@ -268,7 +268,7 @@ class ExternalMerger(_Spiller):
 
     def add(self, records):
         for chunk in chunks(records, CHUNK):
-            kernels.merge_combiners(chunk, self.merge, self.data, self.merge_is_add)
+            _impl.shuffle.merge_combiners(chunk, self.merge, self.data, self.merge_is_add)
             self._maybe_spill()
         return self
 
@@ -276,7 +276,7 @@ class ExternalMerger(_Spiller):
         """Combine raw (key, value) pairs; spilled parts are merged as combiners later."""
         is_add = is_plain_add(merge_value)
         for chunk in chunks(records, CHUNK):
-            kernels.combine_pairs(chunk, create_combiner, merge_value, self.data, is_add)
+            _impl.shuffle.combine_pairs(chunk, create_combiner, merge_value, self.data, is_add)
             self._maybe_spill()
         return self
 
@@ -348,7 +348,7 @@ class ExternalGrouper(_Spiller):
     def add_values(self, records):
         """Group raw (key, value) pairs (no map-side combine)."""
         for chunk in chunks(records, CHUNK):
-            kernels.group_pairs(chunk, self.data)
+            _impl.shuffle.group_pairs(chunk, self.data)
             if self.ctx.over():
                 self._offload_hot_keys()
         return self

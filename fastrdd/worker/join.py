@@ -9,7 +9,7 @@ grouping both sides with ``storage.spill.ExternalGrouper``, which spills
 """
 from itertools import chain
 
-from fastrdd._impl import shuffle as kernels
+from fastrdd import _impl
 from fastrdd.serializers import chunks
 from fastrdd.storage.spill import ExternalGrouper, context
 from fastrdd.worker.records import not_a_pair
@@ -45,7 +45,7 @@ def hash_join(left, right, keep_left, keep_right):
     table = {}
     right = iter(right)  # one iterator: a fallback carries on where the chunks stopped
     for chunk in chunks(right, BUILD_CHUNK):
-        kernels.group_pairs(chunk, table)
+        _impl.shuffle.group_pairs(chunk, table)
         if ctx.over():
             return _grouped_join(left, _chain_grouped(table, right), keep_left, keep_right)
     return _probe(left, table, keep_left, keep_right)

@@ -14,7 +14,7 @@ import pickle
 import sys
 
 from fastrdd import accumulators, broadcast, protocol
-from fastrdd._impl import blockstore
+from fastrdd import _impl
 from fastrdd.errors import FetchFailedError, SpillCorruptedError
 from fastrdd.storage.memory import HYSTERESIS, MemoryMonitor
 from fastrdd.storage.spill import SpillContext, read_run, set_context, write_run
@@ -108,7 +108,7 @@ class Worker:
         self.compress_spills = compress_spills
         self.compress_blocks = compress_blocks
         capacity = int(budget * storage_fraction) if budget is not None else None
-        self.store = blockstore.BlockStore(capacity)
+        self.store = _impl.blockstore.BlockStore(capacity)
         #: blocks dropped by make_room since the last task report
         self.dropped = []
         self.running = True
