@@ -43,7 +43,9 @@ from libc.stdint cimport INT32_MAX, int32_t, int64_t, uint8_t, uint32_t, uint64_
 
 import reprlib
 
-from fastrdd._shuffle_py import _rare_key
+#: the twin's rules for rare key types, imported on first use: a worker
+#: whose keys are all common types never pays the twin's import
+cdef object _rare_key = None
 
 cdef extern from "Python.h":
     bint PyUnicode_IS_ASCII(object o)
@@ -284,6 +286,9 @@ cdef int64_t _hash_other(object obj, int depth) except? -1:
         return _hash_tuple(<tuple>obj, depth)
     if isinstance(obj, frozenset):
         return _hash_frozenset(<frozenset>obj, depth)
+    global _rare_key
+    if _rare_key is None:
+        from fastrdd._shuffle_py import _rare_key
     key = _rare_key(obj)
     return key if type(key) is int else _phash(key, 0)
 

@@ -158,6 +158,7 @@ class SparkContext:
             self._backend = create_backend(master, self._conf, self._app_dir, env,
                                            spill_roots=local_dirs[1:])
             self._backend.start()
+            self._workers = self._backend.default_parallelism() or master.workers
         except BaseException:
             if self._backend is not None:
                 self._backend.stop()
@@ -587,8 +588,11 @@ class SparkContext:
         """
         from fastrdd.files import add_file
 
+        from fastrdd import protocol
+
         name = add_file(self._files_dir(), path, recursive)
         self._added_files.setdefault(name, path_uri(path))
+        self._backend.broadcast(protocol.FileAdded(name, False), sticky=True)
 
     def addPyFile(self, path):
         """Ship a .py, .zip or .egg file and make it importable in tasks (and here).
@@ -603,14 +607,14 @@ class SparkContext:
         """
         import sys
 
-        self.addFile(path)
-        name = os.path.basename(path)
-        entry = self._files_dir()
-        if name.lower().endswith(self.PACKAGE_EXTENSIONS):
-            entry = os.path.join(entry, name)
         from fastrdd import protocol
 
-        self._backend.broadcast(protocol.AddPath(entry), sticky=True)
+        self.addFile(path)
+        name = os.path.basename(path)
+        if not name.lower().endswith(self.PACKAGE_EXTENSIONS):
+            name = ""  # a module: the files directory itself goes on the path
+        self._backend.broadcast(protocol.AddPath(name), sticky=True)
+        entry = os.path.join(self._files_dir(), name) if name else self._files_dir()
         if entry not in sys.path:
             sys.path.insert(1, entry)
         import importlib
@@ -636,8 +640,11 @@ class SparkContext:
 
         if os.path.basename(path) in self._added_archives:
             return  # already shipped and unpacked (PySpark ignores a repeat too)
+        from fastrdd import protocol
+
         name = add_archive(self._files_dir(), path)
         self._added_archives[name] = path_uri(path)
+        self._backend.broadcast(protocol.FileAdded(name, True), sticky=True)
 
     @property
     def listFiles(self):

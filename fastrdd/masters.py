@@ -9,6 +9,8 @@ the contract (``scheduler.backend.SchedulerBackend``).
 ``local[N,F]``       N worker processes, F attempts per task
 ``inprocess[N]``     N executors inside the driver process, tasks run on the
                      driver's thread one at a time: for debugging with pdb
+``fastrdd://H:P``    listen on H:P for ``fastrdd-worker`` processes (cluster
+                     mode); loopback needs no keys, any other address does
 ===================  =========================================================
 """
 import os
@@ -18,27 +20,34 @@ from typing import NamedTuple
 __all__ = ["Master", "parse_master", "create_backend", "worker_settings", "pure_python"]
 
 _MASTER = re.compile(r"^(local|inprocess)(?:\[\s*(\*|\d+)\s*(?:,\s*(\d+)\s*)?\])?$")
+_CLUSTER = re.compile(r"^fastrdd://(\[[0-9a-fA-F:]+\]|[^:/\[\]]+):(\d+)/?$")
 
 
 class Master(NamedTuple):
     """A parsed master URL."""
 
-    #: "local" or "inprocess"
+    #: "local", "inprocess" or "cluster"
     kind: str
-    #: executors to start
+    #: executors to start (cluster: the number of workers to wait for, from the conf)
     workers: int
     #: attempts per task before the job fails
     max_failures: int
+    #: (host, port) the driver listens on (cluster only)
+    address: tuple = None
 
 
 def parse_master(master):
     """The ``Master`` a master URL names; ValueError naming the URL if none."""
+    m = _CLUSTER.match(master.strip())
+    if m:
+        return Master("cluster", 1, 4, (m.group(1).strip("[]"), int(m.group(2))))
     m = _MASTER.match(master.strip())
     if not m:
         raise ValueError(
             f"Could not parse master URL {master!r}: expected 'local', 'local[N]', 'local[*]', "
-            f"'local[N,F]' (N worker processes, F attempts per task) or 'inprocess[N]' "
-            f"(tasks in the driver's thread, for debugging)")
+            f"'local[N,F]' (N worker processes, F attempts per task), 'inprocess[N]' "
+            f"(tasks in the driver's thread, for debugging) or 'fastrdd://HOST:PORT' (workers "
+            f"started with fastrdd-worker)")
     kind, cores, failures = m.groups()
     if cores is None:
         workers = 1
@@ -88,6 +97,19 @@ def create_backend(master, conf, app_dir, env, spill_roots=()):
         from fastrdd.local.inprocess import InProcessBackend
 
         return InProcessBackend(master.workers, app_dir, settings)
+    if master.kind == "cluster":
+        from fastrdd.cluster.backend import ClusterBackend
+
+        host, port = master.address
+        return ClusterBackend(
+            host, port, app_dir,
+            min_workers=int(conf.get("fastrdd.cluster.minWorkers", "1")),
+            wait_timeout=float(conf.get("fastrdd.cluster.waitTimeout", "60")),
+            heartbeat_timeout=float(conf.get("fastrdd.worker.timeout", "10")),
+            keys_dir=conf.get("fastrdd.cluster.keys"),
+            settings={"compress_spills": settings["compress_spills"],
+                      "compress_blocks": settings["compress_blocks"],
+                      "fetch_timeout": float(conf.get("fastrdd.cluster.fetchTimeout", "30"))})
     from fastrdd.local.backend import LocalBackend
 
     env = dict(env)

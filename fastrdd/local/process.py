@@ -21,24 +21,12 @@ from fastrdd import protocol
 from fastrdd.local.framing import PipeReader, PipeWriter
 from fastrdd.storage.blocks import LocalBlockFetcher
 from fastrdd.storage.memory import HYSTERESIS, parse_size
-from fastrdd.worker.runtime import Worker
+from fastrdd.worker.runtime import Worker, die_with_parent
 
 #: Seconds between heartbeats.  The driver declares a worker lost after
 #: ``fastrdd.worker.timeout`` seconds of silence (default 60), so a busy
 #: task never looks hung while a stopped or wedged process does.
 HEARTBEAT_INTERVAL = 1.0
-
-
-def _die_with_parent():
-    """Ask Linux to kill this process when the driver dies (best effort)."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        PR_SET_PDEATHSIG = 1
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
 
 
 def parse_args(argv):
@@ -68,7 +56,7 @@ def main(argv=None):
     def heartbeat():
         # off the start-up path (ctypes costs 7 ms to import): until this runs,
         # a dead driver is still noticed by the closed pipe
-        _die_with_parent()
+        die_with_parent()
         if args.driver_pid and os.getppid() != args.driver_pid:
             os._exit(1)  # the driver died before we could ask to die with it
         while True:

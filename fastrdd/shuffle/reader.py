@@ -19,6 +19,8 @@ def read_reduce_input(fetcher, shuffle_id, reduce_id, num_reduces, addresses):
     for map_id, address in enumerate(addresses):
         if address is None:
             raise FetchFailedError(shuffle_id, map_id, "its worker was lost")
-        data = fetcher.shuffle_region(address, shuffle_id, map_id, reduce_id, num_reduces)
+    requests = [(address, shuffle_id, map_id, reduce_id, num_reduces)
+                for map_id, address in enumerate(addresses)]
+    for data in fetcher.shuffle_regions(requests):
         for batch in iter_frames(data):
             yield from batch

@@ -25,7 +25,7 @@ import struct
 from fastrdd.errors import FetchFailedError
 
 __all__ = ["BlockFetcher", "LocalBlockFetcher", "map_output_name", "shuffle_file_prefix",
-           "set_fetcher", "fetcher"]
+           "read_shuffle_region", "set_fetcher", "fetcher"]
 
 
 def shuffle_file_prefix(shuffle_id):
@@ -49,6 +49,14 @@ class BlockFetcher(abc.ABC):
         gone, the file is missing or short): the scheduler then recomputes it.
         """
 
+    def shuffle_regions(self, requests):
+        """The regions of ``requests`` (``shuffle_region``'s arguments), in order.
+
+        A transport may pipeline them; this default reads one after the other.
+        """
+        for request in requests:
+            yield self.shuffle_region(*request)
+
     @abc.abstractmethod
     def broadcast_path(self, broadcast_id):
         """A local file holding the pickled value of a broadcast variable.
@@ -60,6 +68,35 @@ class BlockFetcher(abc.ABC):
     def files_dir(self):
         """The local directory holding the files added with addFile/addPyFile."""
 
+    def file_added(self, name, archive):
+        """The driver added file ``name`` (an archive to unpack there, with ``archive``):
+        make it present in ``files_dir()``."""
+
+
+def read_shuffle_region(directory, shuffle_id, map_id, reduce_id, num_reduces):
+    """The bytes of reduce partition ``reduce_id`` in a map output file of ``directory``.
+
+    Three system calls: open, pread of the two offsets in the trailing
+    index, pread of the region.  FetchFailedError if missing or short.
+    """
+    path = os.path.join(directory, map_output_name(shuffle_id, map_id))
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError as e:
+        raise FetchFailedError(shuffle_id, map_id, f"{path} is missing") from e
+    try:
+        size = os.fstat(fd).st_size
+        index_pos = size - (num_reduces + 1) * 8
+        if index_pos < 0:
+            raise FetchFailedError(shuffle_id, map_id, f"{path} is truncated")
+        start, end = struct.unpack("<qq", os.pread(fd, 16, index_pos + reduce_id * 8))
+        data = os.pread(fd, end - start, start) if end > start else b""
+    finally:
+        os.close(fd)
+    if len(data) != end - start:
+        raise FetchFailedError(shuffle_id, map_id, f"{path} is truncated")
+    return data
+
 
 class LocalBlockFetcher(BlockFetcher):
     """Workers on the driver's machine: every block is a local file, read in place."""
@@ -69,21 +106,7 @@ class LocalBlockFetcher(BlockFetcher):
         self.app_dir = app_dir
 
     def shuffle_region(self, address, shuffle_id, map_id, reduce_id, num_reduces):
-        path = os.path.join(address, map_output_name(shuffle_id, map_id))
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except FileNotFoundError as e:
-            raise FetchFailedError(shuffle_id, map_id, f"{path} is missing") from e
-        try:
-            size = os.fstat(fd).st_size
-            index_pos = size - (num_reduces + 1) * 8
-            start, end = struct.unpack("<qq", os.pread(fd, 16, index_pos + reduce_id * 8))
-            data = os.pread(fd, end - start, start) if end > start else b""
-        finally:
-            os.close(fd)
-        if len(data) != end - start:
-            raise FetchFailedError(shuffle_id, map_id, f"{path} is truncated")
-        return data
+        return read_shuffle_region(address, shuffle_id, map_id, reduce_id, num_reduces)
 
     def broadcast_path(self, broadcast_id):
         return os.path.join(self.app_dir, "broadcast", f"broadcast_{broadcast_id}.pkl")

@@ -155,11 +155,14 @@ class Worker:
             self.unpersist(msg.rdd_id)
             if msg.ack:  # the driver waits (unpersist(blocking=True))
                 self.send(protocol.Unpersisted(msg.rdd_id))
+        elif kind is protocol.FileAdded:
+            self.fetcher.file_added(msg.name, msg.archive)
         elif kind is protocol.AddPath:
             import importlib
 
-            if msg.path not in sys.path:
-                sys.path.insert(1, msg.path)
+            path = os.path.join(self.fetcher.files_dir(), msg.name)
+            if path not in sys.path:
+                sys.path.insert(1, path)
             importlib.invalidate_caches()
         elif kind is protocol.Unbroadcast:
             broadcast.forget(msg.broadcast_id)
@@ -275,3 +278,16 @@ def dump_exception(exc):
         return data
     except Exception:
         return pickle.dumps(TaskError(type(exc).__qualname__, str(exc)), protocol=5)
+
+
+def die_with_parent():
+    """Ask Linux to kill this process when the process that started it dies (best effort)."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
