@@ -65,7 +65,7 @@ REPO = os.path.dirname(HERE)
 DEFAULT_OUTPUT = os.path.join(HERE, "RESULTS.md")
 QUICK = {"size": "1MB", "runs": 1, "engines": "ideal,fastrdd"}
 #: Engines in column order; the ideal runs first, as the reference answer.
-ORDER = ("ideal", "fastrdd", "fastrdd_pure", "pyspark", "dask", "hadoop")
+ORDER = ("ideal", "fastrdd", "fastrdd_pure", "fastrdd_cluster", "pyspark", "dask", "hadoop")
 
 
 def parse_args(argv):

@@ -12,7 +12,8 @@
 Engines (``ENGINES``): ``ideal`` (the hand-written loop, one process),
 ``fastrdd`` (``local[N]``), ``fastrdd_pure`` (the same with the pure-Python
 twins: ``fastrdd.purepython=1`` for the workers, ``FASTRDD_PUREPYTHON=1`` for
-the driver), ``pyspark`` (``local[N]``), ``dask`` (bag, processes scheduler
+the driver), ``fastrdd_cluster`` (N ``fastrdd-worker`` processes on loopback:
+what the ZeroMQ transport costs beside ``fastrdd``), ``pyspark`` (``local[N]``), ``dask`` (bag, processes scheduler
 with one pool of N processes kept for the whole run) and ``hadoop``
 (LocalJobRunner, see ``hadoop_runner.py``).  Each child runs in its own
 process group, so a timeout or a crash ends every process it started.
@@ -69,6 +70,7 @@ ENGINES = {e.name: e for e in [
     Engine("ideal", "ideal (1 process)"),
     Engine("fastrdd", "fastrdd", needs="fastrdd"),
     Engine("fastrdd_pure", "fastrdd (pure Python)", needs="fastrdd"),
+    Engine("fastrdd_cluster", "fastrdd cluster (loopback workers)", needs="fastrdd"),
     Engine("pyspark", "PySpark", needs="pyspark"),
     Engine("dask", "Dask bag", needs="dask.bag"),
     Engine("hadoop", "Hadoop MR (disk)", module="benchmarks.hadoop_runner", needs="pyspark",
@@ -238,6 +240,36 @@ def _worker_compiled(_):
     return importlib.import_module("fastrdd._impl").COMPILED
 
 
+def _start_cluster(cores, versions):
+    """``cores`` fastrdd-worker processes on loopback and a driver: the transport's cost."""
+    import socket
+    import subprocess
+    import sys
+
+    import fastrdd
+    from fastrdd import SparkConf, SparkContext
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    workers = [subprocess.Popen([sys.executable, "-m", "fastrdd.cluster.worker", "--driver",
+                                 f"127.0.0.1:{port}", "--once"], stdin=subprocess.DEVNULL)
+               for _ in range(cores)]
+    conf = (SparkConf().setMaster(f"fastrdd://127.0.0.1:{port}").setAppName("bench")
+            .set("fastrdd.cluster.minWorkers", str(cores)))
+    sc = SparkContext(conf=conf)
+    sc.parallelize([1, 2], 2).count()
+    versions["ready"] = time.time()
+    versions["fastrdd"] = fastrdd.__version__
+
+    def stop():
+        sc.stop()
+        for w in workers:
+            w.wait(30)
+
+    return sc, stop, versions
+
+
 def start_engine(name, cores):
     """Start ``name``: ``(context or None, stop, versions)``, with ``versions["ready"]`` the
     wall-clock time of the first result (of a trivial job)."""
@@ -261,6 +293,8 @@ def start_engine(name, cores):
         versions["twins"] = (f"driver {'compiled' if COMPILED else 'pure Python'}, "
                              f"workers {'compiled' if on_workers else 'pure Python'}")
         return sc, sc.stop, versions
+    if name == "fastrdd_cluster":
+        return _start_cluster(cores, versions)
     if name == "pyspark":
         import pyspark
         from pyspark import SparkConf, SparkContext

@@ -81,7 +81,8 @@ class SparkContext:
             self._conf.setMaster(master)
         if appName:
             self._conf.setAppName(appName)
-        self._conf.setIfMissing("spark.master", "local[*]")
+        # FASTRDD_MASTER, like Spark's MASTER: a job script need not name its cluster
+        self._conf.setIfMissing("spark.master", os.environ.get("FASTRDD_MASTER", "local[*]"))
         self._conf.setIfMissing("spark.app.name", "fastrdd")
         for key, value in (environment or {}).items():
             self._conf.setExecutorEnv(key, value)

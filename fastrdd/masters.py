@@ -103,10 +103,11 @@ def create_backend(master, conf, app_dir, env, spill_roots=()):
         host, port = master.address
         return ClusterBackend(
             host, port, app_dir,
-            min_workers=int(conf.get("fastrdd.cluster.minWorkers", "1")),
+            min_workers=int(conf.get("fastrdd.cluster.minWorkers",
+                                     os.environ.get("FASTRDD_MIN_WORKERS", "1"))),
             wait_timeout=float(conf.get("fastrdd.cluster.waitTimeout", "60")),
             heartbeat_timeout=float(conf.get("fastrdd.worker.timeout", "10")),
-            keys_dir=conf.get("fastrdd.cluster.keys"),
+            keys_dir=conf.get("fastrdd.cluster.keys") or os.environ.get("FASTRDD_KEYS"),
             settings={"compress_spills": settings["compress_spills"],
                       "compress_blocks": settings["compress_blocks"],
                       "fetch_timeout": float(conf.get("fastrdd.cluster.fetchTimeout", "30"))})

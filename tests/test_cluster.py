@@ -198,6 +198,18 @@ def test_broadcast_once_per_worker_accumulators_and_files(cluster, tmp_path):
     assert sc.parallelize([1, 2, 3], 3).map(use).collect() == [45, 48, 51]
 
 
+def test_what_cluster_mode_cannot_do_yet_fails_clearly(cluster, tmp_path):
+    sc = cluster.sc
+    with pytest.raises(NotImplementedError, match="cluster mode"):
+        sc.parallelize(range(4)).localCheckpoint()
+    with pytest.raises(Exception, match="Barrier stages are not supported in cluster mode"):
+        sc.parallelize(range(4), 2).barrier().mapPartitions(lambda it: it).collect()
+    sc.setCheckpointDir(str(tmp_path / "checkpoints"))  # a directory every worker sees
+    rdd = sc.parallelize(range(10), 3).map(lambda x: x + 1)
+    rdd.checkpoint()
+    assert rdd.sum() == 55 and rdd.isCheckpointed() and rdd.sum() == 55
+
+
 def test_workers_do_not_read_each_others_directories(cluster):
     """Map outputs are fetched worker-to-worker: each worker's directory is its own."""
     sc = cluster.sc

@@ -28,10 +28,20 @@ def fastrdd_dirs():
 
 @pytest.mark.parametrize("master,expected", [
     ("local", (1, 1)), ("local[3]", (3, 1)), ("local[*]", (os.cpu_count(), 1)),
-    ("local[2,4]", (2, 4)), ("local[*, 2]", (os.cpu_count(), 2)),
+    ("local[2,4]", (2, 4)), ("local[*, 2]", (os.cpu_count(), 2)), ("inprocess[3]", (3, 1)),
 ])
 def test_master_urls(master, expected):
-    assert parse_master(master)[1:] == expected
+    parsed = parse_master(master)
+    assert (parsed.workers, parsed.max_failures) == expected
+
+
+def test_cluster_master_url():
+    assert parse_master("fastrdd://10.1.2.3:7077").address == ("10.1.2.3", 7077)
+    assert parse_master("fastrdd://[::1]:7077").address == ("::1", 7077)
+    assert parse_master("fastrdd://driver.example:1/") == parse_master("fastrdd://driver.example:1")
+    for bad in ("fastrdd://host", "fastrdd://:7077", "spark://host:7077"):
+        with pytest.raises(ValueError, match="fastrdd://HOST:PORT"):
+            parse_master(bad)
 
 
 def test_stop_leaves_no_processes_and_no_files(fresh):

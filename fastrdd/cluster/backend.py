@@ -59,6 +59,8 @@ class _Remote:
 class ClusterBackend(SchedulerBackend):
     """Workers on any host, linked to this driver by ZeroMQ."""
 
+    shares_driver_filesystem = False
+
     def __init__(self, host, port, app_dir, min_workers=1, wait_timeout=60.0,
                  heartbeat_timeout=10.0, keys_dir=None, settings=None):
         super().__init__()

@@ -66,6 +66,10 @@ class ExecutorLost(NamedTuple):
 class SchedulerBackend(abc.ABC):
     """The calls a transport supplies to the DAG scheduler."""
 
+    #: every executor sees the driver's file system (its application directory):
+    #: what barrier rendezvous and localCheckpoint rely on today
+    shares_driver_filesystem = True
+
     def __init__(self):
         #: messages every executor added later receives first (``broadcast(sticky=True)``)
         self.sticky = []

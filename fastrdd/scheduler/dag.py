@@ -229,6 +229,10 @@ class DAGScheduler:
             for dep in deps}
         blob = dumps_stage((kind, node, extra, locations))
         if any(getattr(r, "is_barrier", False) for r in members):
+            if not self.backend.shares_driver_filesystem:
+                raise JobFailedError(
+                    "Barrier stages are not supported in cluster mode yet (their tasks meet "
+                    "through the driver's file system): run them with a local[N] master")
             if len(todo) > len(self.executors):
                 raise JobFailedError(
                     f"Barrier stage needs its {len(todo)} tasks to run at once, but there are "
