@@ -723,7 +723,7 @@ class RDD:
             numPartitions = self._defaultReducePartitions()
         if self.partitioner == Partitioner(numPartitions, partitionFunc):
             # already placed by key: combine inside each partition, no shuffle
-            from fastrdd.shuffle.files import aggregate_reduce_side
+            from fastrdd.shuffle.reader import aggregate_reduce_side
             from fastrdd.shuffle.dependency import Aggregator
 
             local = Aggregator(aggregator.create_combiner, aggregator.merge_value,

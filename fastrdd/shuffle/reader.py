@@ -1,4 +1,5 @@
-"""The reduce side of a shuffle: one reduce partition's records from every map output.
+"""The reduce side of a shuffle: one reduce partition's records from every map output,
+then merged or grouped by key.
 
 Each map output is read through the worker's block fetcher
 (``storage.blocks``), from whichever worker wrote it; this module never
@@ -6,8 +7,9 @@ opens another worker's files itself.
 """
 from fastrdd.errors import FetchFailedError
 from fastrdd.serializers import iter_frames
+from fastrdd.storage.spill import ExternalGrouper, ExternalMerger
 
-__all__ = ["read_reduce_input"]
+__all__ = ["read_reduce_input", "aggregate_reduce_side"]
 
 
 def read_reduce_input(fetcher, shuffle_id, reduce_id, num_reduces, addresses):
@@ -24,3 +26,19 @@ def read_reduce_input(fetcher, shuffle_id, reduce_id, num_reduces, addresses):
     for data in fetcher.shuffle_regions(requests):
         for batch in iter_frames(data):
             yield from batch
+
+
+def aggregate_reduce_side(records, agg):
+    """Merge the pre-combined records of one reduce partition; an iterator of pairs.
+
+    Spills to disk (``spill.py``) when the worker nears its memory budget.
+    """
+    if agg is None:
+        return records
+    if agg.kind == "group":
+        grouper = ExternalGrouper()
+        return (grouper.add(records) if agg.map_side_combine else grouper.add_values(records)).items()
+    if agg.map_side_combine:
+        return ExternalMerger(agg.merge_combiners).add(records).items()
+    merger = ExternalMerger(agg.merge_combiners)
+    return merger.add_values(records, agg.create_combiner, agg.merge_value).items()

@@ -16,7 +16,7 @@ from itertools import chain, zip_longest
 
 from fastrdd.worker.join import hash_join
 from fastrdd.serializers import loads_records
-from fastrdd.shuffle.files import aggregate_reduce_side
+from fastrdd.shuffle.reader import aggregate_reduce_side
 
 __all__ = ["Node", "ParallelNode", "SplitNode", "MapNode", "PairedKeysNode", "UnionNode",
            "ZipUnionNode", "CoalesceNode", "ShuffledNode", "CartesianNode", "HashJoinNode", "ZipNode"]

@@ -18,7 +18,7 @@ from fastrdd import _impl
 from fastrdd.errors import FetchFailedError, SpillCorruptedError
 from fastrdd.storage.memory import HYSTERESIS, MemoryMonitor
 from fastrdd.storage.spill import SpillContext, read_run, set_context, write_run
-from fastrdd.shuffle.files import write_map_output
+from fastrdd.shuffle.writer import write_map_output
 from fastrdd.shuffle.reader import read_reduce_input
 from fastrdd.storage import blocks
 from fastrdd.taskcontext import BarrierTaskContext, TaskContext

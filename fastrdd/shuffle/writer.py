@@ -1,62 +1,36 @@
-"""Shuffle files: how map tasks hand records to reduce tasks, never via the driver.
+"""The map side of a shuffle: one map task's records into one file of its worker.
 
 Data flow of one shuffle ``s`` with M map tasks and R reduce partitions::
 
     map task m (in worker w)                      reduce task r (any worker)
     records --combine_pairs/bucket_pairs--> R buckets
-            --frames--> <dir of w>/shuffle_s_m.data ----pread region r----> records
-                        [bucket 0][bucket 1]...[bucket R-1][R+1 offsets]
+            --frames--> <dir of w>/shuffle_s_m.data --BlockFetcher.shuffle_region--> records
+                        [bucket 0][bucket 1]...[bucket R-1][R+1 offsets]    (reader.py)
 
 * Each map output is one file in the directory of the worker that wrote it
   (tmpfs when /dev/shm is big enough).  It is written under a temporary name
   and renamed when complete, so a reader never sees half a file.
 * The trailing index holds R+1 little-endian int64 offsets; reduce task r
   reads bytes ``offsets[r]:offsets[r+1]``: three system calls per map output.
-* A missing file (its worker died and its directory was removed) raises
-  ``FetchFailedError``; the scheduler recomputes that map output from lineage.
+* A reader that cannot get a region (its worker died, the file is gone)
+  raises ``FetchFailedError``; the scheduler recomputes that map output.
 
 Placement and pre-combining are compiled (``_impl.shuffle``); this module is
 the policy around them.
 """
 import os
 import sys
-import struct
 from array import array
 
 from itertools import chain, islice
 
 from fastrdd import _impl
-from fastrdd.errors import FetchFailedError
-from fastrdd.serializers import chunks, dump_frames, iter_frames
+from fastrdd.serializers import chunks, dump_frames
 from fastrdd.specialize import is_plain_add
-from fastrdd.storage.spill import ExternalGrouper, ExternalMerger, _check_disk, context
+from fastrdd.storage.blocks import map_output_name
+from fastrdd.storage.spill import _check_disk, context
 
-__all__ = ["write_map_output", "read_reduce_input", "map_output_path", "aggregate_reduce_side",
-           "MapOutputWriter"]
-
-
-def shuffle_file_prefix(shuffle_id):
-    return f"shuffle_{shuffle_id}_"
-
-
-def map_output_path(directory, shuffle_id, map_id):
-    return os.path.join(directory, f"{shuffle_file_prefix(shuffle_id)}{map_id}.data")
-
-
-def aggregate_reduce_side(records, agg):
-    """Merge the pre-combined records of one reduce partition; an iterator of pairs.
-
-    Spills to disk (``spill.py``) when the worker nears its memory budget.
-    """
-    if agg is None:
-        return records
-    if agg.kind == "group":
-        grouper = ExternalGrouper()
-        return (grouper.add(records) if agg.map_side_combine else grouper.add_values(records)).items()
-    if agg.map_side_combine:
-        return ExternalMerger(agg.merge_combiners).add(records).items()
-    merger = ExternalMerger(agg.merge_combiners)
-    return merger.add_values(records, agg.create_combiner, agg.merge_value).items()
+__all__ = ["write_map_output", "MapOutputWriter"]
 
 
 class MapOutputWriter:
@@ -140,7 +114,7 @@ class MapOutputWriter:
 
     def write(self, directory, map_id):
         """Write the final map output file; return its size in bytes."""
-        path = map_output_path(directory, self.dep.shuffle_id, map_id)
+        path = os.path.join(directory, map_output_name(self.dep.shuffle_id, map_id))
         tmp = f"{path}.{os.getpid()}.tmp"
         offsets = array("q", [0])
         spilled = [(open(p, "rb"), offs) for p, offs in self.spills]
@@ -211,29 +185,3 @@ def _swap(offsets):  # pragma: no cover - big-endian hosts only
     swapped = array("q", offsets)
     swapped.byteswap()
     return swapped.tobytes()
-
-
-def read_reduce_input(shuffle_id, reduce_id, num_reduces, locations):
-    """Yield the records for ``reduce_id`` from every map output, in map order.
-
-    ``locations[m]`` is the directory holding map output ``m``.
-    """
-    for map_id, directory in enumerate(locations):
-        if directory is None:
-            raise FetchFailedError(shuffle_id, map_id, "its worker was lost")
-        path = map_output_path(directory, shuffle_id, map_id)
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except FileNotFoundError as e:
-            raise FetchFailedError(shuffle_id, map_id, f"{path} is missing") from e
-        try:
-            size = os.fstat(fd).st_size
-            index_pos = size - (num_reduces + 1) * 8
-            start, end = struct.unpack("<qq", os.pread(fd, 16, index_pos + reduce_id * 8))
-            data = os.pread(fd, end - start, start) if end > start else b""
-        finally:
-            os.close(fd)
-        if len(data) != end - start:
-            raise FetchFailedError(shuffle_id, map_id, f"{path} is truncated")
-        for batch in iter_frames(data):
-            yield from batch
