@@ -235,7 +235,7 @@ class ClusterBackend(SchedulerBackend):
                 self._handshake(identity, payload)
                 continue
             remote.last_seen = time.monotonic()
-            if payload.startswith(handshake.MAGIC):
+            if handshake.is_handshake(payload):
                 continue  # a repeated HELLO of a worker that already joined
             message = protocol.loads(payload)  # from an authenticated, registered worker
             if type(message) is not protocol.Heartbeat:
@@ -244,7 +244,8 @@ class ClusterBackend(SchedulerBackend):
     def _handshake(self, identity, payload):
         hello = handshake.decode(payload)
         if hello is None or hello.get("kind") != "hello":
-            self.security.dropped += 1  # a registered worker's first words are a HELLO
+            # a worker's first words are a HELLO: anything else is never decoded
+            self.security.reject("not a HELLO from an unregistered peer")
             return
         where = f"worker {hello.get('host')} (pid {hello.get('pid')})"
         reason = handshake.mismatch(hello.get("versions"), where)

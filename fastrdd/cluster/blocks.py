@@ -174,7 +174,7 @@ class ClusterBlockFetcher(BlockFetcher):
         for sock, _ in poller.poll(int(wait * 1000)):
             while True:
                 try:
-                    frames = sock.recv_multipart(zmq.NOBLOCK)
+                    frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)  # hashed in place
                 except zmq.Again:
                     break
                 parts = self.security.verify(frames, 2)

@@ -53,12 +53,17 @@ def refused(reason):
     return _encode("refused", {"reason": reason})
 
 
+def is_handshake(payload):
+    """True if ``payload`` (bytes-like) is a handshake message rather than a pickle."""
+    return bytes(payload[:len(MAGIC)]) == MAGIC
+
+
 def decode(payload):
     """The handshake message in ``payload`` (a dict with "kind"), or None if it is not one."""
-    if not payload.startswith(MAGIC):
+    if not is_handshake(payload):
         return None
     try:
-        message = json.loads(payload[len(MAGIC):])
+        message = json.loads(bytes(payload[len(MAGIC):]))
     except ValueError:
         return None
     return message if isinstance(message, dict) and "kind" in message else None
