@@ -6,10 +6,12 @@
     StageBlob(stage_id, blob)                     Ready(pid)
     RunTask(task_id, stage_id, split, attempt,    Heartbeat()  every HEARTBEAT_INTERVAL s
             payloads, properties)                 TaskDone(task_id, result, cached, evicted,
-    ForgetStage(stage_id)                                  updates, profile, spilled)
+    ForgetStage(stage_id)                                  updates, profile, spilled,
+                                                           replicas)
     Unpersist(rdd_id, ack)                        TaskFailed(task_id, kind, error, traceback)
     Unbroadcast(broadcast_id)                     Unpersisted(rdd_id)  if Unpersist.ack
     RemoveShuffle(shuffle_id)
+    Peers(addresses)
     FileAdded(name, archive)
     AddPath(name)
     Stop()
@@ -27,7 +29,11 @@
   or block file was damaged underneath: the task is simply run again).
 * ``TaskDone``: ``cached``/``evicted`` are the (rdd id, split) blocks the
   task added to or dropped from its worker's store, ``updates`` its
-  accumulator updates, ``spilled`` (memory bytes, disk bytes).
+  accumulator updates, ``spilled`` (memory bytes, disk bytes), ``replicas``
+  the (rdd id, split, block address) copies it placed on other workers
+  (storage levels ``_2``).
+* ``Peers``: the block addresses of every live worker, sent whenever they
+  change; a worker places replicas on them.
 
 Each message is its own type, so a reader dispatches on the type and can
 never take one message for another (a late ``Unpersisted(7)`` is not the
@@ -40,8 +46,8 @@ from collections import namedtuple
 from fastrdd.serializers import dumps_records, loads_records
 
 __all__ = ["StageBlob", "RunTask", "ForgetStage", "Unpersist", "Unbroadcast", "RemoveShuffle",
-           "FileAdded", "AddPath", "Stop", "Ready", "Heartbeat", "TaskDone", "TaskFailed", "Unpersisted",
-           "dumps", "loads", "encode_result", "decode_result"]
+           "Peers", "FileAdded", "AddPath", "Stop", "Ready", "Heartbeat", "TaskDone", "TaskFailed",
+           "Unpersisted", "dumps", "loads", "encode_result", "decode_result"]
 
 
 # Named tuples from ``collections`` rather than ``typing.NamedTuple``: the
@@ -57,6 +63,8 @@ ForgetStage = namedtuple("ForgetStage", "stage_id")
 Unpersist = namedtuple("Unpersist", "rdd_id ack")
 Unbroadcast = namedtuple("Unbroadcast", "broadcast_id")
 RemoveShuffle = namedtuple("RemoveShuffle", "shuffle_id")
+#: the block addresses of every live worker (where ``_2`` blocks may be copied)
+Peers = namedtuple("Peers", "addresses")
 #: a file added with addFile/addPyFile (or, ``archive``, addArchive), by its name in
 #: the files directory
 FileAdded = namedtuple("FileAdded", "name archive")
@@ -69,15 +77,16 @@ Ready = namedtuple("Ready", "pid")
 Heartbeat = namedtuple("Heartbeat", "")
 #: ``result``: the action's value (``encode_result``) for a result task, bytes
 #: written for a map task; the rest as in the module docstring
-TaskDone = namedtuple("TaskDone", "task_id result cached evicted updates profile spilled")
+TaskDone = namedtuple("TaskDone",
+                      "task_id result cached evicted updates profile spilled replicas")
 #: ``kind``: "error", "fetch" or "corrupt" (see the module docstring)
 TaskFailed = namedtuple("TaskFailed", "task_id kind error traceback")
 Unpersisted = namedtuple("Unpersisted", "rdd_id")
 
 
 #: every message type, by its number on the wire
-_TYPES = (StageBlob, RunTask, ForgetStage, Unpersist, Unbroadcast, RemoveShuffle, FileAdded,
-          AddPath, Stop, Ready, Heartbeat, TaskDone, TaskFailed, Unpersisted)
+_TYPES = (StageBlob, RunTask, ForgetStage, Unpersist, Unbroadcast, RemoveShuffle, Peers,
+          FileAdded, AddPath, Stop, Ready, Heartbeat, TaskDone, TaskFailed, Unpersisted)
 _NUMBERS = {kind: number for number, kind in enumerate(_TYPES)}
 
 

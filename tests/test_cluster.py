@@ -270,6 +270,32 @@ def test_worker_killed_while_holding_cached_blocks(cluster):
     cluster.wait_for_workers(3)
 
 
+def test_replicated_blocks_survive_a_killed_worker(cluster, tmp_path):
+    from fastrdd import StorageLevel
+
+    sc = cluster.sc
+    marks = str(tmp_path)
+
+    def mark(split, iterator):
+        open(os.path.join(marks, f"{split}-{os.getpid()}"), "a").close()
+        return iterator
+
+    rdd = sc.parallelize(range(90), 9).mapPartitionsWithIndex(mark)
+    rdd.persist(StorageLevel.MEMORY_ONLY_2)
+    assert rdd.sum() == sum(range(90)) and len(os.listdir(marks)) == 9
+    sched = sc._scheduler
+    key = (rdd.id(), 0)
+    assert sched.replica_locs[key] != sched.cache_locs[key]  # a copy on another worker
+    pid = sched.executors[sched.cache_locs[key]].info.pid
+    victim = next(i for i, p in cluster.procs.items() if p.pid == pid)
+    cluster.kill(victim)
+    assert sorted(rdd.collect()) == list(range(90))
+    assert len(os.listdir(marks)) == 9  # read from the copies, nothing recomputed
+    cluster.start_worker(victim)
+    cluster.wait_for_workers(3)
+    rdd.unpersist()
+
+
 def test_chaos_random_kills_during_a_multi_stage_job(cluster):
     import random
     import threading
@@ -331,7 +357,7 @@ def test_unauthenticated_pickles_are_never_unpickled(cluster, tmp_path):
     raw_client(f"tcp://127.0.0.1:{cluster.port}", [evil])
     raw_client(f"tcp://127.0.0.1:{cluster.port}", [b"\0" * 32, evil])
     raw_client(f"tcp://127.0.0.1:{cluster.port}", [b"\0" * 32, protocol.dumps(
-        protocol.TaskDone(0, ("P", evil), [], [], {}, None, (0, 0)))])
+        protocol.TaskDone(0, ("P", evil), [], [], {}, None, (0, 0), []))])
     # a worker's block port
     address = next(iter(sc._backend.executors().values())).block_address
     assert raw_client(address, [evil]) is None

@@ -171,3 +171,25 @@ def test_cached_shuffle_output_lost_with_its_map_outputs(fresh):
     for executor in executors(sc):
         kill_executor(executor.pid)
     assert sorted(totals.map(lambda kv: kv).collect()) == expected
+
+
+@pytest.mark.parametrize("level", ["MEMORY_ONLY_2", "MEMORY_AND_DISK_2", "DISK_ONLY_2"])
+def test_replicated_blocks_survive_their_first_holder(fresh, tmp_path, level):
+    """A ``_2`` level keeps a second copy on another worker: a lost holder costs no recompute."""
+    from fastrdd import StorageLevel
+
+    sc = fresh("local[3]")
+    rdd = sc.parallelize(range(60), 6).mapPartitionsWithIndex(marker_map(str(tmp_path)))
+    rdd.persist(getattr(StorageLevel, level))
+    assert rdd.count() == 60
+    assert len(os.listdir(tmp_path)) == 6
+    sched = sc._scheduler
+    keys = [(rdd.id(), s) for s in range(6)]
+    assert all(sched.replica_locs[k] != sched.cache_locs[k] for k in keys)
+    victim = sched.cache_locs[keys[0]]
+    kill_executor(sched.executors[victim].info.pid)
+    assert sorted(rdd.collect()) == list(range(60))
+    assert len(os.listdir(tmp_path)) == 6  # served by the copies, nothing recomputed
+    assert victim not in sched.cache_locs.values()
+    rdd.unpersist(blocking=True)
+    assert not any(k[0] == rdd.id() for k in sched.replica_locs)

@@ -30,7 +30,7 @@ import msgpack
 import zmq
 
 from fastrdd.errors import FetchFailedError
-from fastrdd.storage.blocks import BlockFetcher, read_shuffle_region
+from fastrdd.storage.blocks import BlockFetcher, read_shuffle_region, store_block
 
 __all__ = ["BlockServer", "ClusterBlockFetcher", "parse_address", "format_address"]
 
@@ -80,10 +80,10 @@ class BlockServer(threading.Thread):
                 if not poller.poll(100):
                     continue
                 frames = self.socket.recv_multipart(copy=False)
-                parts = self.security.verify(frames[1:], 1)
+                parts = self.security.verify(frames[1:], 2)
                 if parts is None:
                     continue  # not authenticated: dropped unread
-                header, data = self.serve(parts[0])
+                header, data = self.serve(*parts)
                 self.socket.send_multipart([frames[0], *self.security.sign(header, data)],
                                            copy=False)
         except zmq.ContextTerminated:
@@ -91,7 +91,7 @@ class BlockServer(threading.Thread):
         finally:
             self.socket.close(0)
 
-    def serve(self, request):
+    def serve(self, request, body=b""):
         """(msgpack header [request id, error or None], data) for one request."""
         try:
             req = msgpack.unpackb(request)
@@ -105,6 +105,10 @@ class BlockServer(threading.Thread):
                                            int(reduce_id), int(num_reduces))
             elif kind == "file" and req[2] in self.roots:
                 data = self._read_file(self.roots[req[2]], req[3])
+            elif kind == "put" and self.directory is not None:
+                if not store_block(self.directory, _plain_name(req[2]), body):
+                    return msgpack.packb([rid, "could not store the block"]), b""
+                data = b""
             else:
                 return msgpack.packb([rid, f"unknown request {kind!r}"]), b""
         except (FetchFailedError, OSError) as e:
@@ -113,10 +117,7 @@ class BlockServer(threading.Thread):
 
     @staticmethod
     def _read_file(root, name):
-        # a plain name in the root, never a path that climbs out of it
-        if not isinstance(name, str) or os.path.basename(name) != name or name in ("", ".", ".."):
-            raise OSError(f"refused file name {name!r}")
-        with open(os.path.join(root, name), "rb") as f:
+        with open(os.path.join(root, _plain_name(name)), "rb") as f:
             return f.read()
 
     def stop(self):
@@ -158,10 +159,11 @@ class ClusterBlockFetcher(BlockFetcher):
         if sock is not None:
             sock.close(0)
 
-    def _request(self, address, *fields):
+    def _request(self, address, *fields, body=b""):
         rid = self._next_id
         self._next_id += 1
-        self._socket(address).send_multipart(self.security.sign(msgpack.packb([rid, *fields])))
+        self._socket(address).send_multipart(
+            self.security.sign(msgpack.packb([rid, *fields]), body), copy=False)
         return rid
 
     def _replies(self, sockets, wait):
@@ -236,21 +238,36 @@ class ClusterBlockFetcher(BlockFetcher):
                 raise FetchFailedError(shuffle_id, map_id,
                                        f"{address} did not answer within {self.timeout:g} s")
 
-    # -- files from the driver --------------------------------------------------
-    def _fetch_file(self, kind, name, target):
-        rid = self._request(self.driver_address, "file", kind, name)
+    def _call(self, address, *fields, body=b""):
+        """One request and its answer: (error or None, data), or OSError after the timeout."""
+        rid = self._request(address, *fields, body=body)
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
-            for _, got, error, data in self._replies([self._socket(self.driver_address)], 0.2):
-                if got != rid:
-                    continue
-                if error is not None:
-                    raise FileNotFoundError(f"{kind} {name!r} from the driver: {error}")
-                with open(f"{target}.tmp", "wb") as f:
-                    f.write(data)
-                os.replace(f"{target}.tmp", target)
-                return target
-        raise OSError(f"the driver did not send {kind} {name!r} within {self.timeout:g} s")
+            for _, got, error, data in self._replies([self._socket(address)], 0.2):
+                if got == rid:
+                    return error, data
+        self._drop(address)
+        raise OSError(f"{address} did not answer {fields[0]} within {self.timeout:g} s")
+
+    # -- blocks placed on peers ---------------------------------------------------
+    def put_block(self, address, name, data):
+        if address == self.own_address:
+            return store_block(self.directory, name, data)
+        try:
+            error, _ = self._call(address, "put", name, body=data)
+        except OSError:
+            return False
+        return error is None
+
+    # -- files from the driver --------------------------------------------------
+    def _fetch_file(self, kind, name, target):
+        error, data = self._call(self.driver_address, "file", kind, name)
+        if error is not None:
+            raise FileNotFoundError(f"{kind} {name!r} from the driver: {error}")
+        with open(f"{target}.tmp", "wb") as f:
+            f.write(data)
+        os.replace(f"{target}.tmp", target)
+        return target
 
     def broadcast_path(self, broadcast_id):
         name = f"broadcast_{broadcast_id}.pkl"
@@ -277,6 +294,13 @@ class ClusterBlockFetcher(BlockFetcher):
     def close(self):
         for address in list(self._sockets):
             self._drop(address)
+
+
+def _plain_name(name):
+    """``name`` if it is a plain file name, never a path that climbs out of its directory."""
+    if not isinstance(name, str) or os.path.basename(name) != name or name in ("", ".", ".."):
+        raise OSError(f"refused file name {name!r}")
+    return name
 
 
 def _archive_format(name):

@@ -195,7 +195,8 @@ def run_slot(args):
     worker = Worker(send, directory, welcome["executor_id"], fetcher, budget=budget,
                     spill_dirs=[os.path.join(directory, "spill")],
                     compress_spills=bool(settings.get("compress_spills", True)),
-                    compress_blocks=bool(settings.get("compress_blocks", False)))
+                    compress_blocks=bool(settings.get("compress_blocks", False)),
+                    address=server.address)
     io = threading.Thread(target=_io_loop, name="fastrdd-driver-link", daemon=True,
                           args=(driver, security, inbox, outbox, wake_r, args.timeout, directory))
     io.start()

@@ -159,11 +159,12 @@ class RDD:
         return self._plan.make_node(self._id, self._level(), node_of)
 
     def _level(self):
-        """(use disk, use memory) of a persisted RDD, for its worker-side node; None if not."""
+        """(use disk, use memory, copies) of a persisted RDD, for its worker-side node;
+        None if not persisted."""
         level = self._storage_level
         if not self.is_cached or not (level.useDisk or level.useMemory):
             return None
-        return (level.useDisk, level.useMemory)
+        return (level.useDisk, level.useMemory, level.replication)
 
     def _task_payloads(self, split, out=None):
         """{(rdd id, split): bytes} of driver-side data that task ``split`` needs."""

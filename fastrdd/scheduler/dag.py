@@ -25,6 +25,8 @@ State kept across jobs (all keyed by ids, never by RDD objects):
                  is skipped by later jobs.
 ``cache_locs``   (rdd id, split) -> worker id holding that cached partition;
                  tasks prefer that worker for up to ``locality_wait`` s.
+``replica_locs`` (rdd id, split) -> worker id holding its second copy (``_2``
+                 levels): it takes over when the first holder is lost.
 
 ``executors``    executor id -> ExecutorState: the task it runs and the stage
                  blobs it holds.  Kept here, not in the transport: the
@@ -106,6 +108,8 @@ class DAGScheduler:
         self.max_worker_losses = max_worker_losses
         self.map_outputs = {}
         self.cache_locs = {}
+        #: (rdd id, split) -> worker id holding a second copy (``_2`` storage levels)
+        self.replica_locs = {}
         self._stage_ids = itertools.count()
         self._task_ids = itertools.count()
         #: shuffle ids whose RDDs were garbage collected (appended from finalizers)
@@ -269,13 +273,29 @@ class DAGScheduler:
         self.executors[info.executor_id] = ExecutorState(info)
         self.bus.post(events.WorkerAdded(info.executor_id, info.host, info.pid, info.cores,
                                          events.now()))
+        self._send_peers()
+
+    def _send_peers(self):
+        """Tell every worker where the others are (for the copies of ``_2`` blocks)."""
+        addresses = sorted(state.info.block_address for state in self.executors.values())
+        self.backend.broadcast(protocol.Peers(addresses))
 
     def _executor_gone(self, wid, reason):
-        """Forget an executor, and the cached partitions and map outputs it held."""
+        """Forget an executor, and the cached partitions and map outputs it held.
+
+        A partition whose second copy is on a live worker is now found there.
+        """
         if self.executors.pop(wid, None) is not None:
             self.bus.post(events.WorkerLost(wid, reason, events.now()))
+            self._send_peers()
+        for key in [k for k, w in self.replica_locs.items() if w == wid]:
+            del self.replica_locs[key]
         for key in [k for k, w in self.cache_locs.items() if w == wid]:
-            del self.cache_locs[key]
+            replica = self.replica_locs.pop(key, None)
+            if replica is not None:
+                self.cache_locs[key] = replica
+            else:
+                del self.cache_locs[key]
         for outputs in self.map_outputs.values():
             for m, w in enumerate(outputs):
                 if w == wid:
@@ -298,14 +318,18 @@ class DAGScheduler:
                 messages.append((event.executor_id, event.message))
         return messages, lost
 
-    def preferred_worker(self, rdd, split):
-        """The live worker caching an input of this partition, if any."""
+    def preferred_worker(self, rdd, split, locations=None):
+        """The live worker caching an input of this partition, if any.
+
+        ``locations`` is ``cache_locs`` (the default) or ``replica_locs``.
+        """
+        locations = self.cache_locs if locations is None else locations
         if rdd.is_cached:
-            wid = self.cache_locs.get((rdd._id, split))
+            wid = locations.get((rdd._id, split))
             if wid is not None and wid in self.executors:
                 return wid
         for parent, parent_split in rdd._parent_splits(split):
-            wid = self.preferred_worker(parent, parent_split)
+            wid = self.preferred_worker(parent, parent_split, locations)
             if wid is not None:
                 return wid
         return None
@@ -313,8 +337,9 @@ class DAGScheduler:
     def unpersist(self, rdd_id, blocking=False):
         """Drop an RDD's blocks everywhere; with ``blocking``, until every live worker says so."""
         with self.lock:
-            for key in [k for k in self.cache_locs if k[0] == rdd_id]:
-                del self.cache_locs[key]
+            for locs in (self.cache_locs, self.replica_locs):
+                for key in [k for k in locs if k[0] == rdd_id]:
+                    del locs[key]
             message = protocol.Unpersist(rdd_id, blocking)
             waiting = {wid for wid in list(self.executors)
                        if self.backend.send(wid, message) and blocking}
@@ -354,6 +379,12 @@ class DAGScheduler:
             if self.cache_locs.get(tuple(key)) == wid:
                 del self.cache_locs[tuple(key)]
                 self.bus.post(events.BlockUpdated(wid, key[0], key[1], False, events.now()))
+        by_address = {s.info.block_address: w for w, s in self.executors.items()}
+        for rdd_id, split, address in done.replicas:
+            holder = by_address.get(address)
+            if holder is not None and holder != wid:
+                self.replica_locs[(rdd_id, split)] = holder
+                self.bus.post(events.BlockUpdated(holder, rdd_id, split, True, events.now()))
 
     def _release_shuffles(self):
         while self.released_shuffles:

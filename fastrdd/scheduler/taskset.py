@@ -17,6 +17,10 @@ from fastrdd.scheduler import events
 
 __all__ = ["StageRun"]
 
+#: locality waits before a partition whose input has a second copy runs on a
+#: worker holding neither copy (and recomputes it)
+REPLICA_WAIT = 5
+
 
 class StageRun:
     """The tasks of one stage attempt, until done, failed or drained."""
@@ -46,6 +50,8 @@ class StageRun:
         self.free = deque()
         self.pending = set()
         self.failure = None
+        #: split -> the worker holding a second copy of its cached input (``_2`` levels)
+        self.second = {}
         #: a parent map output is missing: finish running tasks, then return
         self.draining = False
         self.last_launch = time.monotonic()
@@ -55,6 +61,9 @@ class StageRun:
         wid = None
         if self.has_cache:
             wid = self.sched.preferred_worker(self.rdd, split)
+            second = self.sched.preferred_worker(self.rdd, split, self.sched.replica_locs)
+            if second is not None:
+                self.second[split] = second
             if wid is None and self.sched.executors:
                 # not cached anywhere yet: spread the partitions evenly, so that
                 # the blocks (and every later job on them) are balanced across
@@ -72,13 +81,28 @@ class StageRun:
                 split = q.popleft()
                 if split in self.pending:
                     return split
-        waited = time.monotonic() - self.last_launch > self.sched.locality_wait
-        for other, q in self.by_worker.items():
-            if waited or other not in self.sched.executors:
-                while q:
-                    split = q.popleft()
-                    if split in self.pending:
+        idle = time.monotonic() - self.last_launch
+        waited = idle > self.sched.locality_wait
+        if waited:
+            # a busy (or silently dead) holder's partitions: first to the worker with
+            # their second copy, to any other only after a longer wait
+            for q in self.by_worker.values():
+                for split in q:
+                    if split in self.pending and self.second.get(split) == wid:
+                        q.remove(split)
                         return split
+        for other, q in self.by_worker.items():
+            gone = other not in self.sched.executors
+            if not (waited or gone):
+                continue
+            while q:
+                split = q[0]
+                if (not gone and split in self.second
+                        and idle <= REPLICA_WAIT * self.sched.locality_wait):
+                    break
+                q.popleft()
+                if split in self.pending:
+                    return split
         return None
 
     def execute(self, todo):
@@ -186,6 +210,11 @@ class StageRun:
 
     def on_lost(self, wid, reason):
         """A worker is gone (the scheduler has forgotten it already): re-queue its tasks."""
+        # partitions waiting for it go where their input is now (a second copy), if anywhere
+        for split in self.by_worker.pop(wid, ()):
+            if split in self.pending:
+                self.pending.discard(split)
+                self.queue(split)
         lost = [tid for tid, info in self.running.items() if info[1] == wid]
         for tid in lost:
             info = self.running.pop(tid)

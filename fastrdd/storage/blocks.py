@@ -25,7 +25,7 @@ import struct
 from fastrdd.errors import FetchFailedError
 
 __all__ = ["BlockFetcher", "LocalBlockFetcher", "map_output_name", "shuffle_file_prefix",
-           "read_shuffle_region", "set_fetcher", "fetcher"]
+           "read_shuffle_region", "store_block", "set_fetcher", "fetcher"]
 
 
 def shuffle_file_prefix(shuffle_id):
@@ -68,6 +68,11 @@ class BlockFetcher(abc.ABC):
     def files_dir(self):
         """The local directory holding the files added with addFile/addPyFile."""
 
+    def put_block(self, address, name, data):
+        """Store ``data`` (a block's run file) as ``blocks/NAME`` at the worker with
+        ``address``; False if it could not be placed."""
+        return store_block(address, name, data)
+
     def file_added(self, name, archive):
         """The driver added file ``name`` (an archive to unpack there, with ``archive``):
         make it present in ``files_dir()``."""
@@ -96,6 +101,20 @@ def read_shuffle_region(directory, shuffle_id, map_id, reduce_id, num_reduces):
     if len(data) != end - start:
         raise FetchFailedError(shuffle_id, map_id, f"{path} is truncated")
     return data
+
+
+def store_block(directory, name, data):
+    """Write a block copy into ``directory/blocks`` (whole, or not at all); False on error."""
+    try:
+        blocks = os.path.join(directory, "blocks")
+        os.makedirs(blocks, exist_ok=True)
+        path = os.path.join(blocks, name)
+        with open(f"{path}.{os.getpid()}.tmp", "wb") as f:
+            f.write(data)
+        os.replace(f"{path}.{os.getpid()}.tmp", path)
+        return True
+    except OSError:
+        return False
 
 
 class LocalBlockFetcher(BlockFetcher):

@@ -29,7 +29,7 @@ class Node:
 
     def __init__(self, rdd_id, persist):
         self.rdd_id = rdd_id
-        #: (use disk, use memory) to keep computed partitions, or None
+        #: (use disk, use memory, copies) to keep computed partitions, or None
         self.persist = persist
 
     def iterator(self, split, runtime):

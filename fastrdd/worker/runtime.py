@@ -46,6 +46,8 @@ class TaskRuntime:
         self.cached = []
         #: (rdd_id, split) memory-only blocks the store dropped to make room
         self.evicted = []
+        #: (rdd_id, split, block address) copies placed on other workers (``_2`` levels)
+        self.replicas = []
         #: cProfile stats of the task, when profiling is on
         self.profile = None
 
@@ -63,18 +65,29 @@ class TaskRuntime:
         records = store.get(key)
         if records is not None:
             return iter(records)
-        use_disk, use_memory = node.persist
+        use_disk, use_memory, copies = node.persist
         path = self.worker.block_path(key)
-        if use_disk and os.path.exists(path):
+        if (use_disk or copies > 1) and os.path.exists(path):
+            # on disk here: written by this worker, or a replica another one placed
             try:
-                return iter(list(read_run(path)))
+                records = list(read_run(path))
             except SpillCorruptedError:  # damaged underneath us: recompute from lineage
                 os.unlink(path)
+            else:
+                self.cached.append((node.rdd_id, split))
+                if use_memory and self.worker.make_room(key, estimate_size(records)):
+                    for evicted in self.worker.store.put(key, records, estimate_size(records)):
+                        self._evicted(evicted)
+                return iter(records)
         records = list(node.compute(split, self))
         if use_disk:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             write_run(path, records, self.worker.compress_blocks)
             self.cached.append((node.rdd_id, split))
+        if copies > 1:
+            address = self.worker.replicate(key, records)
+            if address is not None:
+                self.replicas.append((node.rdd_id, split, address))
         size = estimate_size(records) if use_memory else 0
         if use_memory and self.worker.make_room(key, size):
             for evicted in store.put(key, records, size):
@@ -92,10 +105,15 @@ class Worker:
     """The worker's state machine; ``send`` is its only way out."""
 
     def __init__(self, send, directory, worker_id, fetcher, budget=None, hysteresis=HYSTERESIS,
-                 spill_dirs=None, storage_fraction=0.5, compress_spills=True, compress_blocks=False):
+                 spill_dirs=None, storage_fraction=0.5, compress_spills=True, compress_blocks=False,
+                 address=None):
         self.send = send
         self.directory = directory
         self.worker_id = worker_id
+        #: this worker's block address (its directory, or its block server's endpoint)
+        self.address = address or directory
+        #: the other workers' block addresses (``Peers``), for the copies of ``_2`` blocks
+        self.peers = []
         #: reads what other workers and the driver hold (``storage.blocks``)
         self.fetcher = fetcher
         blocks.set_fetcher(fetcher)
@@ -139,6 +157,30 @@ class Worker:
             self.dropped.append(k)
         return True
 
+    def replicate(self, key, records):
+        """Copy a block to another worker (a ``_2`` storage level); its address, or None.
+
+        The peer is chosen by the block's key, so that the copies of an RDD's
+        partitions spread over the workers.  No peer (a single worker) or a
+        peer that does not answer: the block simply has one copy.
+        """
+        if not self.peers:
+            return None
+        peer = self.peers[hash(key[1:]) % len(self.peers)]
+        path = self.block_path(key)
+        if not os.path.exists(path):  # memory-only: serialize it once, for the copy
+            path = os.path.join(self.spill_dirs[0], "replica-%d-%d.run" % key[1:])
+            os.makedirs(self.spill_dirs[0], exist_ok=True)
+            write_run(path, records, self.compress_blocks)
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        finally:
+            if path != self.block_path(key):
+                os.unlink(path)
+        name = os.path.basename(self.block_path(key))
+        return peer if self.fetcher.put_block(peer, name, data) else None
+
     def block_path(self, key):
         """Where a disk-level cached partition lives."""
         return os.path.join(self.directory, "blocks", "rdd_%d_%d.run" % (key[1], key[2]))
@@ -168,6 +210,8 @@ class Worker:
             broadcast.forget(msg.broadcast_id)
         elif kind is protocol.RemoveShuffle:
             self.remove_shuffle(msg.shuffle_id)
+        elif kind is protocol.Peers:
+            self.peers = [a for a in msg.addresses if a != self.address]
         elif kind is protocol.Stop:
             self.running = False
         else:
@@ -230,7 +274,8 @@ class Worker:
             self.send(protocol.TaskDone(
                 task_id, result, runtime.cached, runtime.evicted,
                 accumulators.collect_task_updates(), runtime.profile,
-                (self.monitor.memory_bytes_spilled, self.monitor.disk_bytes_spilled)))
+                (self.monitor.memory_bytes_spilled, self.monitor.disk_bytes_spilled),
+                runtime.replicas))
         finally:
             TaskContext._set(None)
             if spill is not None:
