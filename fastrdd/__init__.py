@@ -25,7 +25,7 @@ _PUBLIC = {
     "AccumulatorParam": "accumulators",
     "AddingAccumulatorParam": "accumulators",
     "BarrierTaskContext": "taskcontext",
-    "BarrierTaskInfo": "rdd.barrier",
+    "BarrierTaskInfo": "worker.barrier",
     "RDDBarrier": "rdd.barrier",
     "SparkFiles": "files",
     "StatusTracker": "scheduler.status",

@@ -140,10 +140,13 @@ class BarrierTaskContext(TaskContext):
     """The context of a task in a barrier stage: ``barrier()`` and ``allGather()``."""
 
     def __init__(self, stage_id, partition_id, attempt_number, task_attempt_id, properties,
-                 num_tasks, directory):
+                 num_tasks, fetcher, address):
         super().__init__(stage_id, partition_id, attempt_number, task_attempt_id, properties)
         self._num_tasks = num_tasks
-        self._directory = directory
+        #: the worker's block fetcher: the rendezvous goes through the driver's barrier area
+        self._fetcher = fetcher
+        #: ``host:pid`` of this task's worker, for getTaskInfos()
+        self._address = address
         self._epoch = 0
 
     @classmethod
@@ -161,11 +164,11 @@ class BarrierTaskContext(TaskContext):
         return current if isinstance(current, BarrierTaskContext) else None
 
     def _meet(self, message):
-        from fastrdd.rdd.barrier import wait_for_peers
+        from fastrdd.worker.barrier import wait_for_peers
 
         self._epoch += 1
-        return wait_for_peers(self._directory, self._epoch, self._partition_id, self._num_tasks,
-                              message)
+        return wait_for_peers(self._fetcher, self._stage_id, self._epoch, self._partition_id,
+                              self._num_tasks, message)
 
     def barrier(self):
         """Wait until every task of the stage reaches this call.
@@ -200,7 +203,7 @@ class BarrierTaskContext(TaskContext):
         >>> sc.parallelize(range(4), 2).barrier().mapPartitions(f).collect()
         [['127.0.0.1', '127.0.0.1'], ['127.0.0.1', '127.0.0.1']]
         """
-        from fastrdd.rdd.barrier import BarrierTaskInfo, task_addresses
+        from fastrdd.worker.barrier import BarrierTaskInfo, task_addresses
 
-        return [BarrierTaskInfo(a) for a in task_addresses(self._directory, self._partition_id,
-                                                           self._num_tasks)]
+        return [BarrierTaskInfo(a) for a in task_addresses(
+            self._fetcher, self._stage_id, self._partition_id, self._num_tasks, self._address)]

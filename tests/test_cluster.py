@@ -198,12 +198,23 @@ def test_broadcast_once_per_worker_accumulators_and_files(cluster, tmp_path):
     assert sc.parallelize([1, 2, 3], 3).map(use).collect() == [45, 48, 51]
 
 
+def test_barrier_stage_meets_through_the_driver(cluster):
+    from fastrdd import BarrierTaskContext
+
+    def gather(iterator):
+        context = BarrierTaskContext.get()
+        context.barrier()
+        infos = context.getTaskInfos()
+        yield context.allGather(str(sum(iterator))), len(infos)
+
+    result = cluster.sc.parallelize(range(9), 3).barrier().mapPartitions(gather).collect()
+    assert result == [(["3", "12", "21"], 3)] * 3
+
+
 def test_what_cluster_mode_cannot_do_yet_fails_clearly(cluster, tmp_path):
     sc = cluster.sc
     with pytest.raises(NotImplementedError, match="cluster mode"):
         sc.parallelize(range(4)).localCheckpoint()
-    with pytest.raises(Exception, match="Barrier stages are not supported in cluster mode"):
-        sc.parallelize(range(4), 2).barrier().mapPartitions(lambda it: it).collect()
     sc.setCheckpointDir(str(tmp_path / "checkpoints"))  # a directory every worker sees
     rdd = sc.parallelize(range(10), 3).map(lambda x: x + 1)
     rdd.checkpoint()

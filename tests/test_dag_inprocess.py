@@ -149,3 +149,10 @@ def test_events_arrive_in_order_and_a_broken_listener_is_dropped(inprocess, caps
     assert seen[-1].status == "SUCCEEDED"
     assert "listener bug" in capsys.readouterr().err
     assert sc.parallelize([1]).count() == 1  # the job did not fail, the listener is gone
+
+
+def test_a_barrier_stage_is_refused_where_tasks_run_one_at_a_time(fresh):
+    sc = fresh("inprocess[2]")
+    with pytest.raises(Exception, match="runs one task at a time"):
+        sc.parallelize(range(4), 2).barrier().mapPartitions(lambda it: it).collect()
+    assert sc.parallelize(range(4), 1).barrier().mapPartitions(lambda it: it).collect() == [0, 1, 2, 3]

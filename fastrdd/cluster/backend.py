@@ -59,7 +59,7 @@ class _Remote:
 class ClusterBackend(SchedulerBackend):
     """Workers on any host, linked to this driver by ZeroMQ."""
 
-    shares_driver_filesystem = False
+    shares_driver_filesystem = False  # localCheckpoint() is refused
 
     def __init__(self, host, port, app_dir, min_workers=1, wait_timeout=60.0,
                  heartbeat_timeout=10.0, keys_dir=None, settings=None):
@@ -91,11 +91,10 @@ class ClusterBackend(SchedulerBackend):
     def start(self):
         self.security = Security.for_driver(self.host, self.port, self.keys_dir)
         self.context = zmq.Context()
-        for sub in ("broadcast", "files"):
-            os.makedirs(os.path.join(self.app_dir, sub), exist_ok=True)
-        self.block_server = BlockServer(self.context, self.security, self.host, roots={
-            "broadcast": os.path.join(self.app_dir, "broadcast"),
-            "files": os.path.join(self.app_dir, "files")})
+        roots = {sub: os.path.join(self.app_dir, sub) for sub in ("broadcast", "files", "barrier")}
+        for directory in roots.values():
+            os.makedirs(directory, exist_ok=True)
+        self.block_server = BlockServer(self.context, self.security, self.host, roots=roots)
         self.block_server.start()
         self.socket = self.context.socket(zmq.ROUTER)
         self.socket.linger = 0

@@ -30,7 +30,7 @@ import msgpack
 import zmq
 
 from fastrdd.errors import FetchFailedError
-from fastrdd.storage.blocks import BlockFetcher, read_shuffle_region, store_block
+from fastrdd.storage.blocks import BlockFetcher, read_shuffle_region, store_block, write_whole
 
 __all__ = ["BlockServer", "ClusterBlockFetcher", "parse_address", "format_address"]
 
@@ -108,6 +108,9 @@ class BlockServer(threading.Thread):
             elif kind == "put" and self.directory is not None:
                 if not store_block(self.directory, _plain_name(req[2]), body):
                     return msgpack.packb([rid, "could not store the block"]), b""
+                data = b""
+            elif kind == "publish" and "barrier" in self.roots:
+                write_whole(self.roots["barrier"], _plain_name(req[2]), body)
                 data = b""
             else:
                 return msgpack.packb([rid, f"unknown request {kind!r}"]), b""
@@ -258,6 +261,16 @@ class ClusterBlockFetcher(BlockFetcher):
         except OSError:
             return False
         return error is None
+
+    # -- the barrier area on the driver ------------------------------------------
+    def barrier_put(self, name, data):
+        error, _ = self._call(self.driver_address, "publish", name, body=data)
+        if error is not None:
+            raise OSError(f"barrier {name!r}: {error}")
+
+    def barrier_get(self, name):
+        error, data = self._call(self.driver_address, "file", "barrier", name)
+        return None if error is not None else data
 
     # -- files from the driver --------------------------------------------------
     def _fetch_file(self, kind, name, target):

@@ -30,6 +30,8 @@ __all__ = ["InProcessBackend"]
 class InProcessBackend(SchedulerBackend):
     """``num_executors`` Worker objects in the driver process."""
 
+    runs_tasks_at_once = False
+
     def __init__(self, num_executors, app_dir, worker_options=None):
         super().__init__()
         self.num_executors = num_executors

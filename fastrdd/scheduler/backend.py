@@ -67,8 +67,10 @@ class SchedulerBackend(abc.ABC):
     """The calls a transport supplies to the DAG scheduler."""
 
     #: every executor sees the driver's file system (its application directory):
-    #: what barrier rendezvous and localCheckpoint rely on today
+    #: what localCheckpoint relies on today
     shares_driver_filesystem = True
+    #: its executors run tasks at the same time (a barrier stage needs all its tasks at once)
+    runs_tasks_at_once = True
 
     def __init__(self):
         #: messages every executor added later receives first (``broadcast(sticky=True)``)

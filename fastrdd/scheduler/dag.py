@@ -233,10 +233,10 @@ class DAGScheduler:
             for dep in deps}
         blob = dumps_stage((kind, node, extra, locations))
         if any(getattr(r, "is_barrier", False) for r in members):
-            if not self.backend.shares_driver_filesystem:
+            if len(todo) > 1 and not self.backend.runs_tasks_at_once:
                 raise JobFailedError(
-                    "Barrier stages are not supported in cluster mode yet (their tasks meet "
-                    "through the driver's file system): run them with a local[N] master")
+                    f"Barrier stage needs its {len(todo)} tasks to run at once, but this master "
+                    f"runs one task at a time (inprocess): use local[N] with N >= {len(todo)}")
             if len(todo) > len(self.executors):
                 raise JobFailedError(
                     f"Barrier stage needs its {len(todo)} tasks to run at once, but there are "

@@ -25,7 +25,7 @@ import struct
 from fastrdd.errors import FetchFailedError
 
 __all__ = ["BlockFetcher", "LocalBlockFetcher", "map_output_name", "shuffle_file_prefix",
-           "read_shuffle_region", "store_block", "set_fetcher", "fetcher"]
+           "read_shuffle_region", "store_block", "write_whole", "set_fetcher", "fetcher"]
 
 
 def shuffle_file_prefix(shuffle_id):
@@ -73,6 +73,14 @@ class BlockFetcher(abc.ABC):
         ``address``; False if it could not be placed."""
         return store_block(address, name, data)
 
+    @abc.abstractmethod
+    def barrier_put(self, name, data):
+        """Publish ``data`` as ``name`` in the driver's barrier area."""
+
+    @abc.abstractmethod
+    def barrier_get(self, name):
+        """The data published as ``name`` in the driver's barrier area, or None (not yet)."""
+
     def file_added(self, name, archive):
         """The driver added file ``name`` (an archive to unpack there, with ``archive``):
         make it present in ``files_dir()``."""
@@ -103,15 +111,19 @@ def read_shuffle_region(directory, shuffle_id, map_id, reduce_id, num_reduces):
     return data
 
 
+def write_whole(directory, name, data):
+    """Write ``directory/name`` so that a reader sees all of it or none of it."""
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, name)
+    with open(f"{path}.{os.getpid()}.tmp", "wb") as f:
+        f.write(data)
+    os.replace(f"{path}.{os.getpid()}.tmp", path)
+
+
 def store_block(directory, name, data):
     """Write a block copy into ``directory/blocks`` (whole, or not at all); False on error."""
     try:
-        blocks = os.path.join(directory, "blocks")
-        os.makedirs(blocks, exist_ok=True)
-        path = os.path.join(blocks, name)
-        with open(f"{path}.{os.getpid()}.tmp", "wb") as f:
-            f.write(data)
-        os.replace(f"{path}.{os.getpid()}.tmp", path)
+        write_whole(os.path.join(directory, "blocks"), name, data)
         return True
     except OSError:
         return False
@@ -132,6 +144,16 @@ class LocalBlockFetcher(BlockFetcher):
 
     def files_dir(self):
         return os.path.join(self.app_dir, "files")
+
+    def barrier_put(self, name, data):
+        write_whole(os.path.join(self.app_dir, "barrier"), name, data)
+
+    def barrier_get(self, name):
+        try:
+            with open(os.path.join(self.app_dir, "barrier", name), "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
 
 
 #: the fetcher of this process (set once by the worker that runs here)

@@ -181,6 +181,13 @@ class Worker:
         name = os.path.basename(self.block_path(key))
         return peer if self.fetcher.put_block(peer, name, data) else None
 
+    def host_and_pid(self):
+        """``host:pid`` of this worker (the host its block server listens on, if remote)."""
+        host = "127.0.0.1"
+        if self.address.startswith("tcp://"):
+            host = self.address[len("tcp://"):].split("|")[0].rsplit(":", 1)[0]
+        return f"{host}:{os.getpid()}"
+
     def block_path(self, key):
         """Where a disk-level cached partition lives."""
         return os.path.join(self.directory, "blocks", "rdd_%d_%d.run" % (key[1], key[2]))
@@ -242,9 +249,9 @@ class Worker:
             spill = SpillContext(self.monitor, self.spill_dirs, compress=self.compress_spills)
             set_context(spill)
             if props and "fastrdd.barrier.tasks" in props:
-                directory = os.path.join(os.path.dirname(self.directory), f"barrier-{stage_id}")
                 TaskContext._set(BarrierTaskContext(stage_id, split, attempt, task_id, props,
-                                                    props["fastrdd.barrier.tasks"], directory))
+                                                    props["fastrdd.barrier.tasks"], self.fetcher,
+                                                    self.host_and_pid()))
             else:
                 TaskContext._set(TaskContext(stage_id, split, attempt, task_id, props))
             if props and props.get("fastrdd.profile"):
