@@ -211,10 +211,13 @@ def test_barrier_stage_meets_through_the_driver(cluster):
     assert result == [(["3", "12", "21"], 3)] * 3
 
 
-def test_what_cluster_mode_cannot_do_yet_fails_clearly(cluster, tmp_path):
+def test_local_and_reliable_checkpoints(cluster, tmp_path):
     sc = cluster.sc
-    with pytest.raises(NotImplementedError, match="cluster mode"):
-        sc.parallelize(range(4)).localCheckpoint()
+    local = sc.parallelize(range(10), 3).map(lambda x: x * 2)
+    local.localCheckpoint()
+    assert local.sum() == 90 and local.isLocallyCheckpointed()
+    assert "CheckpointedRDD" in local.toDebugString().decode()
+    assert local.map(lambda x: x + 1).sum() == 100  # read back from the driver's area
     sc.setCheckpointDir(str(tmp_path / "checkpoints"))  # a directory every worker sees
     rdd = sc.parallelize(range(10), 3).map(lambda x: x + 1)
     rdd.checkpoint()

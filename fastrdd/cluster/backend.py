@@ -37,6 +37,7 @@ from fastrdd import protocol
 from fastrdd.cluster import handshake
 from fastrdd.cluster.blocks import BlockServer
 from fastrdd.cluster.security import Security, token_path
+from fastrdd.storage.blocks import DRIVER_AREAS
 from fastrdd.scheduler.backend import (ExecutorAdded, ExecutorInfo, ExecutorLost, MessageReceived,
                                        SchedulerBackend)
 
@@ -59,7 +60,6 @@ class _Remote:
 class ClusterBackend(SchedulerBackend):
     """Workers on any host, linked to this driver by ZeroMQ."""
 
-    shares_driver_filesystem = False  # localCheckpoint() is refused
 
     def __init__(self, host, port, app_dir, min_workers=1, wait_timeout=60.0,
                  heartbeat_timeout=10.0, keys_dir=None, settings=None):
@@ -91,7 +91,8 @@ class ClusterBackend(SchedulerBackend):
     def start(self):
         self.security = Security.for_driver(self.host, self.port, self.keys_dir)
         self.context = zmq.Context()
-        roots = {sub: os.path.join(self.app_dir, sub) for sub in ("broadcast", "files", "barrier")}
+        roots = {sub: os.path.join(self.app_dir, sub)
+                 for sub in ("broadcast", "files", *DRIVER_AREAS)}
         for directory in roots.values():
             os.makedirs(directory, exist_ok=True)
         self.block_server = BlockServer(self.context, self.security, self.host, roots=roots)

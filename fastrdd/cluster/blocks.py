@@ -30,7 +30,8 @@ import msgpack
 import zmq
 
 from fastrdd.errors import FetchFailedError
-from fastrdd.storage.blocks import BlockFetcher, read_shuffle_region, store_block, write_whole
+from fastrdd.storage.blocks import (DRIVER_AREAS, BlockFetcher, read_shuffle_region, store_block,
+                                    write_whole)
 
 __all__ = ["BlockServer", "ClusterBlockFetcher", "parse_address", "format_address"]
 
@@ -109,8 +110,8 @@ class BlockServer(threading.Thread):
                 if not store_block(self.directory, _plain_name(req[2]), body):
                     return msgpack.packb([rid, "could not store the block"]), b""
                 data = b""
-            elif kind == "publish" and "barrier" in self.roots:
-                write_whole(self.roots["barrier"], _plain_name(req[2]), body)
+            elif kind == "publish" and req[2] in DRIVER_AREAS and req[2] in self.roots:
+                write_whole(self.roots[req[2]], _plain_name(req[3]), body)
                 data = b""
             else:
                 return msgpack.packb([rid, f"unknown request {kind!r}"]), b""
@@ -262,14 +263,14 @@ class ClusterBlockFetcher(BlockFetcher):
             return False
         return error is None
 
-    # -- the barrier area on the driver ------------------------------------------
-    def barrier_put(self, name, data):
-        error, _ = self._call(self.driver_address, "publish", name, body=data)
+    # -- the driver's areas (barrier, checkpoint) ---------------------------------
+    def driver_put(self, area, name, data):
+        error, _ = self._call(self.driver_address, "publish", area, name, body=data)
         if error is not None:
-            raise OSError(f"barrier {name!r}: {error}")
+            raise OSError(f"{area} {name!r} on the driver: {error}")
 
-    def barrier_get(self, name):
-        error, data = self._call(self.driver_address, "file", "barrier", name)
+    def driver_get(self, area, name):
+        error, data = self._call(self.driver_address, "file", area, name)
         return None if error is not None else data
 
     # -- files from the driver --------------------------------------------------

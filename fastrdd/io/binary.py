@@ -91,6 +91,25 @@ def pickle_chunks(records, batch_size):
     return out
 
 
+def write_local_checkpoint(name, records):
+    """A partition of ``localCheckpoint()``: to the driver's checkpoint area, in place."""
+    from fastrdd.storage import blocks
+
+    blocks.fetcher().driver_put("checkpoint", name, b"".join(pickle_chunks(records, 1024)))
+
+
+def read_local_checkpoint(name):
+    """The records of a ``localCheckpoint()`` partition, from the driver's checkpoint area."""
+    from fastrdd.storage import blocks
+
+    data = blocks.fetcher().driver_get("checkpoint", name)
+    if data is None:
+        raise RuntimeError(f"local checkpoint {name} is gone (localCheckpoint() data lives "
+                           f"only as long as its SparkContext)")
+    for batch in iter_frames(data):
+        yield from batch
+
+
 def read_pickle_file(path):
     with open(path, "rb") as f:
         data = f.read()

@@ -5,8 +5,9 @@
 job per RDD; cache it first to avoid computing it twice, as in Spark) as
 pickle part files, then gives the RDD a ``lineage.Checkpointed`` plan: same
 object, id, partitions and partitioner, but read from the files, with no
-parents.  ``localCheckpoint()`` does the same into the application's own
-directory, removed by ``stop()``.
+parents.  ``localCheckpoint()`` does the same into the driver's checkpoint area
+(through each worker's block fetcher, so it works between hosts), removed
+by ``stop()``.
 """
 import os
 
@@ -21,13 +22,19 @@ def write_checkpoints(ctx, rdd):
     for marked in lineage.walk(rdd):
         if marked._id not in ctx._pending_checkpoints:
             continue
-        base = ctx._app_dir if marked._checkpoint_local else ctx.getCheckpointDir()
-        path = os.path.join(base, f"rdd-{marked._id}")
         n = marked.getNumPartitions()
-        marked._save(path, lambda temp, split, iterator: textio.write_part_chunks(
-            temp, split, binaryio.pickle_chunks(iterator, 1024)))
-        files = [os.path.join(path, "part-%05d" % i) for i in range(n)]
-        marked._plan = lineage.Checkpointed(files, binaryio.read_pickle_file)
+        if marked._checkpoint_local:
+            names = ["rdd-%d-part-%05d" % (marked._id, i) for i in range(n)]
+            marked._run(lambda split, iterator, names=names: binaryio.write_local_checkpoint(
+                names[split], iterator))
+            marked._plan = lineage.Checkpointed(names, binaryio.read_local_checkpoint)
+            path = None
+        else:
+            path = os.path.join(ctx.getCheckpointDir(), f"rdd-{marked._id}")
+            marked._save(path, lambda temp, split, iterator: textio.write_part_chunks(
+                temp, split, binaryio.pickle_chunks(iterator, 1024)))
+            files = [os.path.join(path, "part-%05d" % i) for i in range(n)]
+            marked._plan = lineage.Checkpointed(files, binaryio.read_pickle_file)
         marked._checkpoint_path = path
         marked.is_checkpointed = True
         marked._checkpoint_written = True

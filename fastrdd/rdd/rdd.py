@@ -332,11 +332,6 @@ class RDD:
         >>> rdd.collect(), rdd.isLocallyCheckpointed()
         ([1, 2, 3], True)
         """
-        if not self.ctx._backend.shares_driver_filesystem:
-            raise NotImplementedError(
-                "localCheckpoint() is not supported in cluster mode yet (it writes to the "
-                "driver's directory): use sc.setCheckpointDir(<a shared directory>) and "
-                "checkpoint(), or persist(StorageLevel.DISK_ONLY)")
         self._checkpoint_local = True
         self.ctx._pending_checkpoints.add(self._id)
 

@@ -66,9 +66,6 @@ class ExecutorLost(NamedTuple):
 class SchedulerBackend(abc.ABC):
     """The calls a transport supplies to the DAG scheduler."""
 
-    #: every executor sees the driver's file system (its application directory):
-    #: what localCheckpoint relies on today
-    shares_driver_filesystem = True
     #: its executors run tasks at the same time (a barrier stage needs all its tasks at once)
     runs_tasks_at_once = True
 

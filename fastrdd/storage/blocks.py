@@ -5,6 +5,7 @@
     reduce task --shuffle_region(address, ...)--> BlockFetcher --> the map output
     Broadcast.value --broadcast_path(id)-------->             --> the driver's value
     SparkFiles.get --files_dir()---------------->             --> files added by the driver
+    barrier, localCheckpoint --driver_put/get--->             --> the driver's areas
 
 A worker's own data (its cached partitions, its spill runs, the map
 outputs it writes) is on its own disk and read directly.  Everything that
@@ -25,7 +26,19 @@ import struct
 from fastrdd.errors import FetchFailedError
 
 __all__ = ["BlockFetcher", "LocalBlockFetcher", "map_output_name", "shuffle_file_prefix",
-           "read_shuffle_region", "store_block", "write_whole", "set_fetcher", "fetcher"]
+           "read_shuffle_region", "store_block", "write_whole", "set_fetcher", "fetcher",
+           "DRIVER_AREAS"]
+
+
+#: the driver's areas that tasks write to and read from: barrier rendezvous
+#: messages, and the partitions of localCheckpoint()
+DRIVER_AREAS = ("barrier", "checkpoint")
+
+
+def _area(area):
+    if area not in DRIVER_AREAS:
+        raise ValueError(f"no driver area {area!r}: one of {DRIVER_AREAS}")
+    return area
 
 
 def shuffle_file_prefix(shuffle_id):
@@ -74,12 +87,12 @@ class BlockFetcher(abc.ABC):
         return store_block(address, name, data)
 
     @abc.abstractmethod
-    def barrier_put(self, name, data):
-        """Publish ``data`` as ``name`` in the driver's barrier area."""
+    def driver_put(self, area, name, data):
+        """Store ``data`` as ``name`` in one of the driver's areas (``DRIVER_AREAS``)."""
 
     @abc.abstractmethod
-    def barrier_get(self, name):
-        """The data published as ``name`` in the driver's barrier area, or None (not yet)."""
+    def driver_get(self, area, name):
+        """The data stored as ``name`` in a driver's area, or None (not there, or not yet)."""
 
     def file_added(self, name, archive):
         """The driver added file ``name`` (an archive to unpack there, with ``archive``):
@@ -145,12 +158,12 @@ class LocalBlockFetcher(BlockFetcher):
     def files_dir(self):
         return os.path.join(self.app_dir, "files")
 
-    def barrier_put(self, name, data):
-        write_whole(os.path.join(self.app_dir, "barrier"), name, data)
+    def driver_put(self, area, name, data):
+        write_whole(os.path.join(self.app_dir, _area(area)), name, data)
 
-    def barrier_get(self, name):
+    def driver_get(self, area, name):
         try:
-            with open(os.path.join(self.app_dir, "barrier", name), "rb") as f:
+            with open(os.path.join(self.app_dir, _area(area), name), "rb") as f:
                 return f.read()
         except FileNotFoundError:
             return None

@@ -24,14 +24,14 @@ class BarrierTaskInfo:
 
 def wait_for_peers(fetcher, stage_id, epoch, partition, num_tasks, message):
     """Publish ``message`` for this epoch and return every task's, in partition order."""
-    fetcher.barrier_put(f"{stage_id}-{epoch}-{partition}", message.encode())
+    fetcher.driver_put("barrier", f"{stage_id}-{epoch}-{partition}", message.encode())
     messages = [None] * num_tasks
     deadline = time.monotonic() + BARRIER_TIMEOUT
     pause = 0.001
     while True:
         for p in range(num_tasks):
             if messages[p] is None:
-                messages[p] = fetcher.barrier_get(f"{stage_id}-{epoch}-{p}")
+                messages[p] = fetcher.driver_get("barrier", f"{stage_id}-{epoch}-{p}")
         if all(m is not None for m in messages):
             return [bytes(m).decode() for m in messages]
         if time.monotonic() > deadline:
