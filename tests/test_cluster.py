@@ -284,6 +284,21 @@ def test_worker_killed_while_holding_cached_blocks(cluster):
     cluster.wait_for_workers(3)
 
 
+def test_a_hung_worker_is_declared_lost_and_the_job_finishes(cluster):
+    sc = cluster.sc
+    victim = 1
+    cluster.procs[victim].send_signal(signal.SIGSTOP)  # alive, but silent: no heartbeats
+    try:
+        started = time.monotonic()
+        assert sc.parallelize(range(300), 12).map(slow_square).sum() == sum(x * x for x in range(300))
+        assert time.monotonic() - started < 30
+        assert cluster.procs[victim].pid not in cluster.pids()
+    finally:
+        cluster.kill(victim)
+    cluster.start_worker(victim)
+    cluster.wait_for_workers(3)
+
+
 def test_replicated_blocks_survive_a_killed_worker(cluster, tmp_path):
     from fastrdd import StorageLevel
 
@@ -479,3 +494,31 @@ def test_workers_drop_a_dead_drivers_state_and_exit(tmp_path):
     for w in workers:
         assert w.wait(20) == 75  # noticed the silence, dropped the state, exited
     assert not any(p.name.startswith("fastrdd-worker-") for p in tmp_path.glob("w*/*"))
+
+
+def test_a_long_lived_worker_serves_one_driver_after_another(tmp_path):
+    """Started before any driver, with two slots; each driver in turn gets both."""
+    active = SparkContext._active_spark_context
+    if active is not None:
+        active.stop()
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    supervisor = subprocess.Popen(
+        [sys.executable, "-m", "fastrdd.cluster.worker", "--driver", f"127.0.0.1:{port}",
+         "--cores", "2", "--timeout", TIMEOUT, "--connect-timeout", "5",
+         "--local-dir", str(tmp_path)], env=env)
+    try:
+        for round_ in range(2):
+            conf = (SparkConf().setMaster(f"fastrdd://127.0.0.1:{port}")
+                    .set("fastrdd.cluster.minWorkers", "2").set("fastrdd.cluster.waitTimeout", "60"))
+            sc = SparkContext(conf=conf)
+            try:
+                assert sc.defaultParallelism == 2
+                assert sc.parallelize(range(100), 4).map(lambda x: x + round_).sum() == \
+                    sum(range(100)) + 100 * round_
+            finally:
+                sc.stop()
+        assert supervisor.poll() is None  # still there for the next driver
+    finally:
+        supervisor.send_signal(signal.SIGTERM)
+        assert supervisor.wait(20) == 0

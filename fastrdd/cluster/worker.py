@@ -100,6 +100,8 @@ def supervise(args, argv):
     """Keep ``--cores`` slot processes running; restart those that end, until stopped."""
     cmd = [sys.executable, "-m", "fastrdd.cluster.worker", *argv, "--slot"]
     slots = {}
+    #: when each slot was last started: one that ends at once is restarted at most once a second
+    started = {}
     stopping = []
 
     def stop(signum, frame):
@@ -114,6 +116,8 @@ def supervise(args, argv):
                 if proc is not None and proc.poll() is None:
                     continue
                 if proc is not None:
+                    if time.monotonic() - started.get(index, 0) < 1.0:
+                        continue
                     if proc.returncode == EXIT_REFUSED:
                         print(f"fastrdd-worker: slot {index} was refused by the driver; "
                               f"not restarting it", file=sys.stderr)
@@ -123,6 +127,7 @@ def supervise(args, argv):
                         stopping.append("once")
                         break
                 slots[index] = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
+                started[index] = time.monotonic()
             time.sleep(0.2)
     finally:
         for proc in slots.values():
@@ -152,12 +157,20 @@ def run_slot(args):
     if args.slot:
         die_with_parent()
 
-    try:
-        security = Security.for_worker(args.driver_host, args.driver_port, args.keys,
-                                       args.key_name, args.token_file)
-    except (SecurityError, OSError) as e:
-        print(f"fastrdd-worker: {e}", file=sys.stderr)
-        return EXIT_REFUSED
+    deadline = time.monotonic() + args.connect_timeout
+    while True:
+        try:
+            security = Security.for_worker(args.driver_host, args.driver_port, args.keys,
+                                           args.key_name, args.token_file)
+            break
+        except SecurityError as e:
+            if "no token" not in str(e):  # a key or mode problem: waiting will not fix it
+                print(f"fastrdd-worker: {e}", file=sys.stderr)
+                return EXIT_REFUSED
+            if time.monotonic() > deadline:  # no driver yet: the supervisor tries again
+                print(f"fastrdd-worker: {e}", file=sys.stderr)
+                return EXIT_DRIVER_GONE
+            time.sleep(0.2)
     bind = args.bind or ("127.0.0.1" if is_loopback(args.driver_host) else socket.gethostname())
     base = args.local_dir or tempfile.gettempdir()
     os.makedirs(base, exist_ok=True)
