@@ -313,8 +313,9 @@ def test_replicated_blocks_survive_a_killed_worker(cluster, tmp_path):
     rdd.persist(StorageLevel.MEMORY_ONLY_2)
     assert rdd.sum() == sum(range(90)) and len(os.listdir(marks)) == 9
     sched = sc._scheduler
-    key = (rdd.id(), 0)
-    assert sched.replica_locs[key] != sched.cache_locs[key]  # a copy on another worker
+    keys = [(rdd.id(), s) for s in range(9)]
+    assert all(sched.replica_locs[k] != sched.cache_locs[k] for k in keys)  # copies elsewhere
+    key = keys[0]
     pid = sched.executors[sched.cache_locs[key]].info.pid
     victim = next(i for i, p in cluster.procs.items() if p.pid == pid)
     cluster.kill(victim)

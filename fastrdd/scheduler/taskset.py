@@ -215,6 +215,9 @@ class StageRun:
             if split in self.pending:
                 self.pending.discard(split)
                 self.queue(split)
+        # placement changed: the locality wait starts again, or an idle worker would take
+        # a re-queued partition from the worker that now holds its input
+        self.last_launch = time.monotonic()
         lost = [tid for tid, info in self.running.items() if info[1] == wid]
         for tid in lost:
             info = self.running.pop(tid)
