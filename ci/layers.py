@@ -35,7 +35,7 @@ RULES = [
                            "fastrdd.cluster", "fastrdd.masters", "fastrdd.ui")),
 ]
 TRANSPORTS = ("fastrdd.local", "fastrdd.cluster")
-UI_MAY_READ = ("fastrdd.scheduler.events", "fastrdd.scheduler.status")
+UI_MAY_READ = ("fastrdd.scheduler", "fastrdd.scheduler.events", "fastrdd.scheduler.status")
 
 
 def module_name(path, root=ROOT):

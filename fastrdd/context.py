@@ -139,6 +139,8 @@ class SparkContext:
         #: ids of RDDs marked by checkpoint()/localCheckpoint(), not yet written
         self._pending_checkpoints = set()
         self._checkpointing = False
+        #: readers of the scheduler's events made from the settings (``_event_readers``)
+        self._event_log = self._progress = None
         self._id_lock = threading.Lock()
         self._local_properties = threading.local()
         self._workers = master.workers
@@ -179,11 +181,32 @@ class SparkContext:
             self.profiler_collector = ProfilerCollector(
                 self._profiler_cls or BasicProfiler, self._conf.get("spark.python.profile.dump"))
         wait = float(self._conf.get("fastrdd.locality.wait", "0.2"))
-        self._scheduler = DAGScheduler(self._backend, master.max_failures, locality_wait=wait)
+        self._scheduler = DAGScheduler(self._backend, master.max_failures, locality_wait=wait,
+                                       listeners=self._event_readers())
         self._scheduler.profiles = self.profiler_collector
         atexit.register(self.stop)
         for path in self._py_files:
             self.addPyFile(path)
+
+    def _event_readers(self):
+        """The event log and the console progress bar, as the settings ask."""
+        from fastrdd.ui.progress import ConsoleProgress, wanted
+
+        readers = []
+        self._event_log = None
+        if self._conf.get("spark.eventLog.enabled", "false").strip().lower() == "true":
+            from fastrdd.ui.eventlog import EventLog
+
+            directory = self._conf.get("spark.eventLog.dir", "/tmp/spark-events")
+            if directory.startswith("file:"):
+                directory = directory[len("file:"):]
+            self._event_log = EventLog(directory, self._app_id, self.appName, self.master,
+                                       self._conf.getAll())
+            readers.append(self._event_log)
+        self._progress = ConsoleProgress() if wanted(self._conf) else None
+        if self._progress is not None:
+            readers.append(self._progress)
+        return readers
 
     # -- lifecycle ------------------------------------------------------------
     @classmethod
@@ -216,6 +239,10 @@ class SparkContext:
         except Exception:  # pragma: no cover - interpreter shutting down
             pass
         self._backend.stop()
+        if self._progress is not None:
+            self._progress.close()
+        if self._event_log is not None:
+            self._event_log.close()
         shutil.rmtree(self._app_dir, ignore_errors=True)
         from fastrdd.files import SparkFiles
 

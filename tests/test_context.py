@@ -132,3 +132,18 @@ def test_workers_do_not_outlive_a_killed_driver(tmp_path):
     from fastrdd.context import sweep_stale_dirs
     sweep_stale_dirs(os.path.dirname(stale[0]))
     assert not os.path.exists(stale[0])
+
+
+def test_workers_find_fastrdd_from_any_directory(tmp_path):
+    """Workers start with -S: they must get fastrdd's own location, whatever the cwd."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    code = ("from fastrdd import SparkContext\n"
+            "with SparkContext('local[2]', 'elsewhere') as sc:\n"
+            "    print(sc.parallelize(range(10), 2).map(lambda x: x * 2).sum())\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "90"

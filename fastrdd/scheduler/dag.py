@@ -100,7 +100,8 @@ class _Job:
 class DAGScheduler:
     """Runs jobs on a backend (``scheduler.backend.SchedulerBackend``)."""
 
-    def __init__(self, backend, max_failures=1, locality_wait=0.2, max_worker_losses=4):
+    def __init__(self, backend, max_failures=1, locality_wait=0.2, max_worker_losses=4,
+                 listeners=()):
         self.backend = backend
         self.max_failures = max(1, int(max_failures))
         #: seconds a task waits for the busy worker that caches its input
@@ -122,6 +123,8 @@ class DAGScheduler:
         #: jobs, stages and workers, for the status tracker: the bus's first listener
         self.registry = JobRegistry()
         self.bus.add_listener(self.registry)
+        for listener in listeners:  # before the first event: they see the workers join
+            self.bus.add_listener(listener)
         #: jobs not yet finished (queued or running), for cancellation
         self.active_jobs = {}
         self._job_ids = itertools.count()
