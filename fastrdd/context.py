@@ -184,6 +184,8 @@ class SparkContext:
         self._scheduler = DAGScheduler(self._backend, master.max_failures, locality_wait=wait,
                                        listeners=self._event_readers())
         self._scheduler.profiles = self.profiler_collector
+        self._scheduler.show_engine_frames = (
+            self._conf.get("fastrdd.traceback.engineFrames", "false").strip().lower() == "true")
         atexit.register(self.stop)
         for path in self._py_files:
             self.addPyFile(path)

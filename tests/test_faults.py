@@ -119,8 +119,26 @@ def test_user_exception_keeps_type_message_and_worker_traceback(fresh):
         line = next(i for i, l in enumerate(source, 1) if "LINE-MARK" in l)
     assert f'{__file__}", line {line}' in text and "in failing" in text
     assert "task" in "".join(traceback.format_exception(info.value))
+    # the user's frame is a real frame of the exception's own traceback (tblib), so a
+    # debugger or a notebook shows the source line; the engine's frames are left out
+    frames = traceback.extract_tb(info.value.__traceback__)
+    assert (frames[-1].filename, frames[-1].lineno, frames[-1].name) == (__file__, line, "failing")
+    remote = frames[[f.name for f in frames].index("execute") + 1:]  # the worker's part
+    assert remote and not any(os.sep + "fastrdd" + os.sep in f.filename for f in remote)
+    notes = "".join(getattr(info.value, "__notes__", []))
+    assert "partition 1 of stage" in notes and "attempt 0" in notes
     # the context stays usable
     assert sc.parallelize(range(6), 3).count() == 6
+
+
+def test_engine_frames_shown_when_asked(fresh):
+    sc = fresh("local[2]", fastrdd_traceback_engineFrames="true")
+    with pytest.raises(ZeroDivisionError) as info:
+        sc.parallelize(range(6), 3).map(failing).collect()
+    frames = traceback.extract_tb(info.value.__traceback__)
+    remote = frames[[f.name for f in frames].index("execute") + 1:]
+    assert any(os.sep + "fastrdd" + os.sep in f.filename for f in remote)
+    assert remote[-1].name == "failing"
 
 
 def test_task_retried_up_to_max_failures(fresh):

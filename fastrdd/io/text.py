@@ -48,6 +48,7 @@ import gzip
 import os
 import re
 import shutil
+import time
 import uuid
 import zlib
 from itertools import chain
@@ -610,12 +611,29 @@ def commit_output_dir(temp_dir: str, path: str) -> None:
         raise _exists(path, target) from e
 
 
+#: how long an aborted save waits for the failed job's other tasks to stop writing
+ABORT_WAIT = 10.0
+
+
 def abort_output_dir(temp_dir: str) -> None:
-    """Remove ``temp_dir`` and everything in it; a missing directory is fine."""
-    try:
-        shutil.rmtree(temp_dir)
-    except FileNotFoundError:
-        pass
+    """Remove ``temp_dir`` and everything in it; a missing directory is fine.
+
+    The failed job's other tasks may still be writing their parts: a file
+    they create while the directory is removed makes the removal fail, so
+    it is retried until the directory is gone (their next file then cannot
+    be created: its directory no longer exists).
+    """
+    deadline = time.monotonic() + ABORT_WAIT
+    while True:
+        try:
+            shutil.rmtree(temp_dir)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _remove_file(path: str) -> None:

@@ -131,6 +131,9 @@ class DAGScheduler:
         self._jobs_lock = threading.Lock()
         #: a ProfilerCollector when spark.python.profile is on
         self.profiles = None
+        #: keep fastrdd's own frames in the tracebacks of user errors
+        #: (``fastrdd.traceback.engineFrames``)
+        self.show_engine_frames = False
         self.executors = {}
         for info in backend.executors().values():
             self._add_executor(info)

@@ -15,7 +15,27 @@ from fastrdd import accumulators, protocol
 from fastrdd.errors import JobCancelledError, JobFailedError, RemoteTraceback, TaskError, WorkerLostError
 from fastrdd.scheduler import events
 
-__all__ = ["StageRun"]
+__all__ = ["StageRun", "remote_traceback"]
+
+
+def remote_traceback(frames, show_engine=False):
+    """A real traceback of the worker's frames (tblib), without the engine's unless asked."""
+    from tblib import Traceback
+
+    kept, node = [], frames
+    while node is not None:
+        if show_engine or not node["tb_frame"]["f_globals"].get("__fastrdd_engine__"):
+            kept.append(node)
+        node = node.get("tb_next")
+    if not kept:
+        return None
+    chain = None
+    for node in reversed(kept):
+        chain = {**node, "tb_next": chain}
+    try:
+        return Traceback.from_dict(chain).as_traceback()
+    except Exception:  # an odd frame: the text traceback is still there
+        return None
 
 #: locality waits before a partition whose input has a second copy runs on a
 #: worker holding neither copy (and recomputes it)
@@ -233,7 +253,9 @@ class StageRun:
         if any(None in self.sched.map_outputs.get(sid, ()) for sid in self.shuffle_ids):
             self.draining = True
 
-    def user_error(self, error_blob, traceback_text, split, count):
+    def user_error(self, error, traceback_text, split, count):
+        """The user's exception, with the worker's frames as its own traceback."""
+        error_blob, frames = error
         try:
             exc = pickle.loads(error_blob)
         except Exception as e:
@@ -241,8 +263,13 @@ class StageRun:
         if not isinstance(exc, BaseException):
             exc = TaskError(type(exc).__name__, str(exc))
         exc.__cause__ = RemoteTraceback(traceback_text)
-        note = (f"(fastrdd: task {split} of stage {self.stage_id} failed {count} time(s); "
-                f"the worker's traceback is shown above)")
+        tb = remote_traceback(frames, self.sched.show_engine_frames)
+        if tb is not None:
+            exc = exc.with_traceback(tb)
+        attempt = self.launches.get(split, 1) - 1
+        note = (f"(fastrdd: partition {split} of stage {self.stage_id}, attempt {attempt}, "
+                f"failed {count} time(s); the worker's frames are in the traceback, the whole "
+                f"worker traceback is shown above)")
         if hasattr(exc, "add_note"):
             exc.add_note(note)
         return exc

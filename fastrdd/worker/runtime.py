@@ -273,7 +273,8 @@ class Worker:
             import traceback
 
             text = traceback.format_exc()
-            self.send(protocol.TaskFailed(task_id, "error", dump_exception(user_error(e)), text))
+            error = (dump_exception(user_error(e)), user_frames(e.__traceback__))
+            self.send(protocol.TaskFailed(task_id, "error", error, text))
         else:
             for key in self.dropped:
                 runtime._evicted(key)
@@ -316,6 +317,29 @@ def user_error(exc):
         error.__cause__ = exc
         return error
     return exc
+
+
+#: fastrdd's own directory in this process: frames under it are the engine's
+_ENGINE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def user_frames(tb):
+    """The frames of a worker traceback as a dict (tblib), each marked engine or not.
+
+    The driver rebuilds real traceback objects from it, so debuggers and
+    notebooks show the user's source lines; it drops the engine's frames
+    unless asked to show them.
+    """
+    from tblib import Traceback
+
+    frames = Traceback(tb).to_dict()
+    node = frames
+    while node is not None:
+        filename = node["tb_frame"]["f_code"]["co_filename"]
+        node["tb_frame"]["f_globals"]["__fastrdd_engine__"] = os.path.abspath(
+            filename).startswith(_ENGINE_DIR)
+        node = node.get("tb_next")
+    return frames
 
 
 def dump_exception(exc):
