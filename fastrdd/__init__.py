@@ -8,8 +8,12 @@ process, which imports ``fastrdd.worker``, starts without loading the
 driver-side API.
 """
 import importlib
+import os
 
 __version__ = "0.1.0"
+
+#: this package's directory: frames and paths under it are fastrdd's, not the user's
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 _PUBLIC = {
     "SparkConf": "conf",

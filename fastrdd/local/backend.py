@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 
+import fastrdd
 from fastrdd import protocol
 from fastrdd.local.framing import PipeReader, PipeWriter, wait_readable
 from fastrdd.scheduler.backend import (ExecutorAdded, ExecutorInfo, ExecutorLost, MessageReceived,
@@ -223,7 +224,7 @@ def worker_path(extra=()):
     Functions pickled by reference (defined in importable modules) resolve
     in the worker exactly as in the driver.
     """
-    package_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    package_parent = os.path.dirname(fastrdd.PACKAGE_DIR)
     entries = [package_parent] + [p or os.getcwd() for p in sys.path] + [e for e in extra if e]
     return os.pathsep.join(dict.fromkeys(entries))
 

@@ -23,6 +23,7 @@ from collections import defaultdict, deque
 from functools import reduce as _reduce
 from itertools import chain, count as itertools_count, islice
 
+import fastrdd
 from fastrdd import _impl
 from fastrdd.rdd.approx import BoundedFloat  # noqa: F401  (PySpark exports it from its rdd module)
 from fastrdd.errors import ClosureError
@@ -39,15 +40,14 @@ from fastrdd.storagelevel import StorageLevel
 
 __all__ = ["RDD", "PipelinedRDD", "union_of"]
 
-#: fastrdd's own directory: frames under it are not the user's call site
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _call_site():
     """(operation, "file:line") of the user code that created an RDD."""
     frame = sys._getframe(2)
     op = frame.f_code.co_name
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR + os.sep):
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+            fastrdd.PACKAGE_DIR + os.sep):
         op = frame.f_code.co_name
         frame = frame.f_back
     if frame is None:

@@ -136,7 +136,8 @@ class DAGScheduler:
         self.show_engine_frames = False
         self.executors = {}
         for info in backend.executors().values():
-            self._add_executor(info)
+            self._add_executor(info, announce=False)
+        self._send_peers()
 
     # -- jobs ---------------------------------------------------------------
     def run_job(self, rdd, func, partitions, properties=None):
@@ -275,11 +276,12 @@ class DAGScheduler:
                     self.backend.send(wid, protocol.ForgetStage(stage_id))
 
     # -- executors ----------------------------------------------------------
-    def _add_executor(self, info):
+    def _add_executor(self, info, announce=True):
         self.executors[info.executor_id] = ExecutorState(info)
         self.bus.post(events.WorkerAdded(info.executor_id, info.host, info.pid, info.cores,
                                          events.now()))
-        self._send_peers()
+        if announce:
+            self._send_peers()
 
     def _send_peers(self):
         """Tell every worker where the others are (for the copies of ``_2`` blocks)."""

@@ -135,18 +135,12 @@ class RunWriter:
             _check_disk(e, path)
 
     def write(self, records):
-        for i in range(0, len(records), RUN_BATCH):
-            data = _impl.serde.dumps_batch(records[i:i + RUN_BATCH])
-            length = len(data)
-            if self.compress is not None:
-                data = self.compress(data)
-                length = len(data) | _COMPRESSED
+        for chunk in _run_chunks(records, self.compress):
             try:
-                self.f.write(_FRAME.pack(length, zlib.crc32(data)))
-                self.f.write(data)
+                self.f.write(chunk)
             except OSError as e:
                 self._fail(e)
-            self.bytes += _FRAME.size + len(data)
+            self.bytes += len(chunk)
 
     def _fail(self, error):
         """Close without flushing more, remove the partial file, raise the mapped error."""
@@ -170,6 +164,23 @@ def _lz4():
     import lz4.block
 
     return lz4.block
+
+
+def _run_chunks(records, compress):
+    """The bytes of a run, a frame header or payload at a time (``compress``: an LZ4 function)."""
+    for i in range(0, len(records), RUN_BATCH):
+        data = _impl.serde.dumps_batch(records[i:i + RUN_BATCH])
+        length = len(data)
+        if compress is not None:
+            data = compress(data)
+            length = len(data) | _COMPRESSED
+        yield _FRAME.pack(length, zlib.crc32(data))
+        yield data
+
+
+def encode_run(records, compress=False):
+    """The bytes ``write_run`` would write for ``records`` (a block copied to a peer)."""
+    return b"".join(_run_chunks(records, _lz4().compress if compress else None))
 
 
 def write_run(path, records, compress=False):

@@ -13,11 +13,11 @@ import os
 import pickle
 import sys
 
-from fastrdd import accumulators, broadcast, protocol
-from fastrdd import _impl
+import fastrdd
+from fastrdd import _impl, accumulators, broadcast, protocol
 from fastrdd.errors import FetchFailedError, SpillCorruptedError
 from fastrdd.storage.memory import HYSTERESIS, MemoryMonitor
-from fastrdd.storage.spill import SpillContext, read_run, set_context, write_run
+from fastrdd.storage.spill import SpillContext, encode_run, read_run, set_context, write_run
 from fastrdd.shuffle.writer import write_map_output
 from fastrdd.shuffle.reader import read_reduce_input
 from fastrdd.storage import blocks
@@ -75,9 +75,8 @@ class TaskRuntime:
                 os.unlink(path)
             else:
                 self.cached.append((node.rdd_id, split))
-                if use_memory and self.worker.make_room(key, estimate_size(records)):
-                    for evicted in self.worker.store.put(key, records, estimate_size(records)):
-                        self._evicted(evicted)
+                if use_memory:
+                    self._keep(key, records)
                 return iter(records)
         records = list(node.compute(split, self))
         if use_disk:
@@ -88,13 +87,19 @@ class TaskRuntime:
             address = self.worker.replicate(key, records)
             if address is not None:
                 self.replicas.append((node.rdd_id, split, address))
-        size = estimate_size(records) if use_memory else 0
-        if use_memory and self.worker.make_room(key, size):
-            for evicted in store.put(key, records, size):
-                self._evicted(evicted)
-            if key in store and not use_disk:
-                self.cached.append((node.rdd_id, split))
+        if use_memory and self._keep(key, records) and not use_disk:
+            self.cached.append((node.rdd_id, split))
         return iter(records)
+
+    def _keep(self, key, records):
+        """Put a partition in the memory store if it can make room; True if it is there."""
+        store = self.worker.store
+        size = estimate_size(records)
+        if not self.worker.make_room(key, size):
+            return False
+        for evicted in store.put(key, records, size):
+            self._evicted(evicted)
+        return key in store
 
     def _evicted(self, key):
         if not os.path.exists(self.worker.block_path(key)):
@@ -168,18 +173,12 @@ class Worker:
             return None
         peer = self.peers[hash(key[1:]) % len(self.peers)]
         path = self.block_path(key)
-        if not os.path.exists(path):  # memory-only: serialize it once, for the copy
-            path = os.path.join(self.spill_dirs[0], "replica-%d-%d.run" % key[1:])
-            os.makedirs(self.spill_dirs[0], exist_ok=True)
-            write_run(path, records, self.compress_blocks)
-        try:
+        if os.path.exists(path):  # a disk level: the copy is the file already written
             with open(path, "rb") as f:
                 data = f.read()
-        finally:
-            if path != self.block_path(key):
-                os.unlink(path)
-        name = os.path.basename(self.block_path(key))
-        return peer if self.fetcher.put_block(peer, name, data) else None
+        else:
+            data = encode_run(records, self.compress_blocks)
+        return peer if self.fetcher.put_block(peer, os.path.basename(path), data) else None
 
     def host_and_pid(self):
         """``host:pid`` of this worker (the host its block server listens on, if remote)."""
@@ -319,10 +318,6 @@ def user_error(exc):
     return exc
 
 
-#: fastrdd's own directory in this process: frames under it are the engine's
-_ENGINE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-
-
 def user_frames(tb):
     """The frames of a worker traceback as a dict (tblib), each marked engine or not.
 
@@ -337,7 +332,7 @@ def user_frames(tb):
     while node is not None:
         filename = node["tb_frame"]["f_code"]["co_filename"]
         node["tb_frame"]["f_globals"]["__fastrdd_engine__"] = os.path.abspath(
-            filename).startswith(_ENGINE_DIR)
+            filename).startswith(fastrdd.PACKAGE_DIR + os.sep)
         node = node.get("tb_next")
     return frames
 
