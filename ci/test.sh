@@ -7,6 +7,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The web UI's browser tests drive Debian's headless Chromium; install it where we can
+# (CI runs as root on Debian), else those tests skip and say why.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "== installing chromium and chromium-driver (browser tests of the web UI)"
+        (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+            chromium chromium-driver >/dev/null) || echo "chromium: install failed, browser tests will skip"
+    else
+        echo "chromium: not installed and not root with apt-get, browser tests will skip"
+    fi
+fi
+
 python3 -m venv .venv
 # shellcheck disable=SC1091
 . .venv/bin/activate

@@ -1,6 +1,11 @@
 """SparkConf: the driver's key/value configuration, as in PySpark."""
 
-__all__ = ["SparkConf"]
+import re
+
+__all__ = ["SparkConf", "redact"]
+
+#: settings whose values the UI and the event log hide (``spark.redaction.regex``)
+DEFAULT_REDACTION = r"(?i)secret|password|token|access[.]?key|credential"
 
 
 class SparkConf:
@@ -137,3 +142,14 @@ class SparkConf:
         other = SparkConf()
         other._conf = dict(self._conf)
         return other
+
+
+def redact(pairs):
+    """Settings as a dict, with secrets (keys, passwords, tokens) shown as ``*********(redacted)``.
+
+    >>> redact([("spark.hadoop.fs.s3a.secret.key", "abc"), ("spark.app.name", "x")])
+    {'spark.hadoop.fs.s3a.secret.key': '*********(redacted)', 'spark.app.name': 'x'}
+    """
+    pairs = list(pairs)
+    pattern = re.compile(dict(pairs).get("spark.redaction.regex", DEFAULT_REDACTION))
+    return {k: "*********(redacted)" if pattern.search(k) else v for k, v in pairs}

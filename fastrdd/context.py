@@ -5,6 +5,7 @@ until ``stop()``) and the scheduler, creates RDDs, and runs jobs.  One
 context may be active per process, as in PySpark.
 """
 import atexit
+import getpass
 import os
 import re
 import shutil
@@ -14,7 +15,7 @@ import threading
 import time
 import uuid
 
-from fastrdd.conf import SparkConf
+from fastrdd.conf import SparkConf, redact
 from fastrdd.errors import ContextError
 
 __all__ = ["SparkContext"]
@@ -140,7 +141,7 @@ class SparkContext:
         self._pending_checkpoints = set()
         self._checkpointing = False
         #: readers of the scheduler's events made from the settings (``_event_readers``)
-        self._event_log = self._progress = None
+        self._event_log = self._progress = self._ui_store = self._ui = None
         self._id_lock = threading.Lock()
         self._local_properties = threading.local()
         self._workers = master.workers
@@ -181,17 +182,31 @@ class SparkContext:
             self.profiler_collector = ProfilerCollector(
                 self._profiler_cls or BasicProfiler, self._conf.get("spark.python.profile.dump"))
         wait = float(self._conf.get("fastrdd.locality.wait", "0.2"))
+        from fastrdd.scheduler import events
+
+        bus = events.EventBus()
+        for reader in self._event_readers():
+            bus.add_listener(reader)
+        bus.post(events.ApplicationStart(
+            self._app_id, self.appName, self.master, getpass.getuser(), self.version,
+            redact(self._conf.getAll()), events.now()))
         self._scheduler = DAGScheduler(self._backend, master.max_failures, locality_wait=wait,
-                                       listeners=self._event_readers())
+                                       bus=bus)
+        # the lineage picture is drawn only where someone looks: the UI or the event log
+        self._scheduler.describe_jobs = self._ui_store is not None or self._event_log is not None
         self._scheduler.profiles = self.profiler_collector
         self._scheduler.show_engine_frames = (
             self._conf.get("fastrdd.traceback.engineFrames", "false").strip().lower() == "true")
+        if self._ui_store is not None:
+            from fastrdd.ui.server import start_ui
+
+            self._ui = start_ui(self._ui_store, self._conf)
         atexit.register(self.stop)
         for path in self._py_files:
             self.addPyFile(path)
 
     def _event_readers(self):
-        """The event log and the console progress bar, as the settings ask."""
+        """The event log, the console progress bar and the web UI's store, as the settings ask."""
         from fastrdd.ui.progress import ConsoleProgress, wanted
 
         readers = []
@@ -202,9 +217,16 @@ class SparkContext:
             directory = self._conf.get("spark.eventLog.dir", "/tmp/spark-events")
             if directory.startswith("file:"):
                 directory = directory[len("file:"):]
-            self._event_log = EventLog(directory, self._app_id, self.appName, self.master,
-                                       self._conf.getAll())
+            self._event_log = EventLog(directory, self._app_id)
             readers.append(self._event_log)
+        self._ui_store = None
+        if self._conf.get("spark.ui.enabled", "true").strip().lower() == "true":
+            from fastrdd.ui.store import AppStore
+
+            self._ui_store = AppStore(int(self._conf.get("spark.ui.retainedJobs", "1000")),
+                                      int(self._conf.get("spark.ui.retainedStages", "1000")),
+                                      int(self._conf.get("spark.ui.retainedTasks", "100000")))
+            readers.append(self._ui_store)
         self._progress = ConsoleProgress() if wanted(self._conf) else None
         if self._progress is not None:
             readers.append(self._progress)
@@ -241,10 +263,15 @@ class SparkContext:
         except Exception:  # pragma: no cover - interpreter shutting down
             pass
         self._backend.stop()
+        from fastrdd.scheduler import events
+
+        self._scheduler.bus.post(events.ApplicationEnd(events.now()))
         if self._progress is not None:
             self._progress.close()
         if self._event_log is not None:
             self._event_log.close()
+        if self._ui is not None:
+            self._ui.stop()
         shutil.rmtree(self._app_dir, ignore_errors=True)
         from fastrdd.files import SparkFiles
 
@@ -313,12 +340,12 @@ class SparkContext:
 
     @property
     def uiWebUrl(self):
-        """The URL of the web UI: None, as fastrdd has no web UI.
+        """The URL of the web UI (``spark.ui.port``, on loopback), None when it is off.
 
-        >>> sc.uiWebUrl is None
-        True
+        >>> sc.uiWebUrl  # doctest: +ELLIPSIS
+        'http://127.0.0.1:...'
         """
-        return None
+        return self._ui.url if self._ui is not None else None
 
     def getConf(self):
         """A copy of this context's SparkConf.
@@ -850,8 +877,11 @@ class SparkContext:
         """The lines of a text file, directory, glob or comma-separated list of them.
 
         Large files are read in parallel, in byte ranges cut at line ends;
-        ``.gz``/``.bz2`` files are read whole.  Invalid UTF-8 bytes become
-        U+FFFD, as in PySpark.
+        ``.gz``/``.bz2``/``.zst`` files are read whole.  Invalid UTF-8 bytes
+        become U+FFFD, as in PySpark.  ``name`` may be any fsspec URL
+        (``s3a://bucket/logs/*.gz``).  Each file is at least one partition, as
+        in PySpark; with ``fastrdd.files.combineSmallFiles=true`` small files
+        are packed together up to ``spark.files.maxPartitionBytes``.
 
         >>> import os, tempfile
         >>> path = os.path.join(tempfile.mkdtemp(), "sample.txt")
@@ -867,6 +897,12 @@ class SparkContext:
         self._check_active()
         if minPartitions is None:
             minPartitions = self.defaultMinPartitions
+        if self._conf.get("fastrdd.files.combineSmallFiles", "false").strip().lower() == "true":
+            max_bytes, open_cost = self._packing()
+            return self._files(name, partial(textio.combine_splits, min_partitions=minPartitions,
+                                             max_bytes=max_bytes, open_cost=open_cost),
+                               partial(textio.read_split_group, use_unicode=use_unicode),
+                               "TextFileRDD")
         return self._files(name, partial(textio.compute_splits, min_partitions=minPartitions),
                            partial(textio.read_lines, use_unicode=use_unicode), "TextFileRDD")
 
@@ -875,7 +911,37 @@ class SparkContext:
         from fastrdd.rdd.lineage import Files
         from fastrdd.rdd.rdd import RDD
 
-        return RDD(self, Files(str(spec), plan, read, kind))
+        return RDD(self, Files(str(spec), plan, read, kind, self._fs_options(spec)))
+
+    def _fs_options(self, spec):
+        """The fsspec options of the conf (``io/filesystems.py``), refusing a per-process
+        filesystem (memory://) that this master's tasks would not see."""
+        from fastrdd.io import filesystems
+        from fastrdd.masters import parse_master
+
+        in_process = parse_master(self.master).kind == "inprocess"
+        for component in str(spec).split(","):
+            if filesystems.is_remote(component.strip()):
+                filesystems.check_reachable(component.strip(), in_process)
+        return filesystems.options_from_conf(self._conf.getAll())
+
+    def _output_path(self, path):
+        """(absolute path or URL, fsspec options) of a save's output."""
+        from fastrdd.io import filesystems
+
+        path = str(path)
+        if filesystems.is_remote(path):
+            return path, self._fs_options(path)
+        return os.path.abspath(os.path.expanduser(path)), None
+
+    def _packing(self):
+        """(spark.files.maxPartitionBytes, spark.files.openCostInBytes) in bytes."""
+        from fastrdd.io import packing
+        from fastrdd.storage.memory import parse_size
+
+        return (parse_size(self._conf.get("spark.files.maxPartitionBytes",
+                                          packing.MAX_PARTITION_BYTES)),
+                parse_size(self._conf.get("spark.files.openCostInBytes", packing.OPEN_COST)))
 
     def wholeTextFiles(self, path, minPartitions=None, use_unicode=True):
         """(file URI, whole content) for each file of a directory, glob or list.
@@ -916,7 +982,12 @@ class SparkContext:
         self._check_active()
         if min_partitions is None:
             min_partitions = self.defaultMinPartitions
-        return self._files(path, partial(binaryio.group_files, min_partitions=min_partitions),
+        max_bytes, open_cost = self._packing()
+        # PySpark's two rules: binaryFiles weighs the cores, wholeTextFiles only minPartitions
+        parallelism = self.defaultParallelism if kind == "BinaryFileRDD" else None
+        return self._files(path, partial(binaryio.group_files, min_partitions=min_partitions,
+                                         max_bytes=max_bytes, open_cost=open_cost,
+                                         parallelism=parallelism),
                            read_group, kind)
 
     def binaryRecords(self, path, recordLength):
@@ -972,7 +1043,12 @@ class SparkContext:
         props = dict(getattr(self._local_properties, "props", {}))
         if self.profiler_collector is not None:
             props["fastrdd.profile"] = "1"
-        return self._scheduler.run_job(rdd, func, partitions, props or None)
+        name = None
+        if self._scheduler.describe_jobs:  # "collect at app.py:12", for the UI
+            from fastrdd.rdd.rdd import _call_site
+
+            name = "%s at %s" % _call_site()
+        return self._scheduler.run_job(rdd, func, partitions, props or None, name=name)
 
     def runJob(self, rdd, partitionFunc, partitions=None, allowLocal=False):
         """Run ``partitionFunc(iterator)`` on the given partitions; the concatenated results.

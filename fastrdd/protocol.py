@@ -6,7 +6,7 @@
     StageBlob(stage_id, blob)                     Ready(pid)
     RunTask(task_id, stage_id, split, attempt,    Heartbeat()  every HEARTBEAT_INTERVAL s
             payloads, properties)                 TaskDone(task_id, result, cached, evicted,
-    ForgetStage(stage_id)                                  updates, profile, spilled,
+    ForgetStage(stage_id)                                  updates, profile, metrics,
                                                            replicas)
     Unpersist(rdd_id, ack)                        TaskFailed(task_id, kind, error, traceback)
     Unbroadcast(broadcast_id)                     Unpersisted(rdd_id)  if Unpersist.ack
@@ -27,9 +27,10 @@
   pickled, ``traceback`` its worker traceback), "fetch" (a map output could
   not be read: ``error`` is ``(shuffle_id, map_id)``) or "corrupt" (a spill
   or block file was damaged underneath: the task is simply run again).
-* ``TaskDone``: ``cached``/``evicted`` are the (rdd id, split) blocks the
-  task added to or dropped from its worker's store, ``updates`` its
-  accumulator updates, ``spilled`` (memory bytes, disk bytes), ``replicas``
+* ``TaskDone``: ``cached`` are the (rdd id, split, bytes in memory, bytes
+  on disk) blocks the task added to its worker's store, ``evicted`` the
+  (rdd id, split) ones dropped, ``updates`` its accumulator updates,
+  ``metrics`` a plain tuple in ``TaskMetrics`` order, ``replicas``
   the (rdd id, split, block address) copies it placed on other workers
   (storage levels ``_2``).
 * ``Peers``: the block addresses of every live worker, sent whenever they
@@ -47,7 +48,7 @@ from fastrdd.serializers import dumps_records, loads_records
 
 __all__ = ["StageBlob", "RunTask", "ForgetStage", "Unpersist", "Unbroadcast", "RemoveShuffle",
            "Peers", "FileAdded", "AddPath", "Stop", "Ready", "Heartbeat", "TaskDone", "TaskFailed",
-           "Unpersisted", "dumps", "loads", "encode_result", "decode_result"]
+           "Unpersisted", "TaskMetrics", "dumps", "loads", "encode_result", "decode_result"]
 
 
 # Named tuples from ``collections`` rather than ``typing.NamedTuple``: the
@@ -78,7 +79,13 @@ Heartbeat = namedtuple("Heartbeat", "")
 #: ``result``: the action's value (``encode_result``) for a result task, bytes
 #: written for a map task; the rest as in the module docstring
 TaskDone = namedtuple("TaskDone",
-                      "task_id result cached evicted updates profile spilled replicas")
+                      "task_id result cached evicted updates profile metrics replicas")
+#: what a task read and wrote (``TaskDone.metrics`` travels as the plain tuple)
+TaskMetrics = namedtuple("TaskMetrics", "input_bytes input_records shuffle_read_bytes "
+                                        "shuffle_read_records shuffle_write_bytes "
+                                        "shuffle_write_records memory_bytes_spilled "
+                                        "disk_bytes_spilled result_bytes")
+NO_METRICS = TaskMetrics(0, 0, 0, 0, 0, 0, 0, 0, 0)
 #: ``kind``: "error", "fetch" or "corrupt" (see the module docstring)
 TaskFailed = namedtuple("TaskFailed", "task_id kind error traceback")
 Unpersisted = namedtuple("Unpersisted", "rdd_id")

@@ -45,7 +45,12 @@ def make_context(args):
 
 
 def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["ui"]:  # fastrdd ui EVENTLOG: a past run's web UI
+        from fastrdd.ui.history import main as ui_main
+
+        return ui_main(argv[1:])
+    args = parse_args(argv)
     sc = make_context(args)
     namespace = {"sc": sc, "__name__": "__main__"}
     try:

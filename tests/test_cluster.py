@@ -3,6 +3,7 @@
 Each worker has a local directory of its own; the driver listens on a
 free loopback port.  Timeouts are short so that loss is noticed quickly.
 """
+import json
 import os
 import pickle
 import signal
@@ -10,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 
 import pytest
 import zmq
@@ -280,6 +282,13 @@ def test_worker_killed_while_holding_cached_blocks(cluster):
     cluster.kill(victim)
     assert cached.sum() == 3 * sum(range(600))
     assert cached.count() == 600
+    # the web UI read the same events: the worker is lost, its blocks were cached again
+    api = f"{sc.uiWebUrl}/api/v1/applications/{sc.applicationId}"
+    with urllib.request.urlopen(f"{api}/allexecutors", timeout=10) as r:
+        lost = [e for e in json.load(r) if not e["isActive"]]
+    assert pid in [e["pid"] for e in lost] and all(e["removeReason"] for e in lost)
+    with urllib.request.urlopen(f"{api}/storage/rdd/{cached.id()}", timeout=10) as r:
+        assert json.load(r)["numCachedPartitions"] == 12
     cluster.start_worker(victim)
     cluster.wait_for_workers(3)
 

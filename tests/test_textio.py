@@ -9,9 +9,11 @@ import re
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from fastrdd.io import packing
 from fastrdd.io.text import (
     Split,
     abort_output_dir,
+    combine_splits,
     commit_output_dir,
     compute_splits,
     expand_paths,
@@ -252,8 +254,8 @@ def test_missing_path_and_empty_glob(tmp_path):
 def test_bad_specs(tmp_path):
     with pytest.raises(ValueError, match="Empty path"):
         expand_paths(f"{tmp_path},")
-    with pytest.raises(ValueError, match="local files only"):
-        expand_paths("hdfs://namenode/data")
+    with pytest.raises(ValueError, match="Unsupported filesystem .*nosuchfs://"):
+        expand_paths("nosuchfs://namenode/data")
     with pytest.raises(ValueError, match="Unclosed"):
         expand_paths(f"{tmp_path}/{{a,b")
     with pytest.raises(TypeError, match="must be a str"):
@@ -306,6 +308,63 @@ def test_split_errors(tmp_path):
         compute_splits([str(tmp_path)], 2)
     with pytest.raises(ValueError, match="block_size"):
         compute_splits([], 2, block_size=0)
+
+
+# ---------------------------------------------------------------------------
+# Packing small files (wholeTextFiles, binaryFiles, combineSmallFiles)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 1000), max_size=40), st.integers(1, 50), st.integers(1, 3000))
+def test_pack_keeps_order_and_the_floor(weights, min_groups, target):
+    groups = packing.pack(weights, target, min_groups)
+    assert [i for g in groups for i in g] == list(range(len(weights)))  # consecutive, in order
+    assert all(groups) and len(groups) >= min(min_groups, len(weights))
+    if min_groups == 1:  # no halving: every group but the last stopped at the target
+        assert all(sum(weights[i] for i in g[:-1]) < target for g in groups)
+        assert all(sum(weights[i] for i in g) >= target for g in groups[:-1])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 10 ** 6), min_size=1, max_size=30), st.integers(1, 40))
+def test_group_files_floor(tmp_path_factory, sizes, min_partitions):
+    from fastrdd.io.binary import group_files
+
+    d = tmp_path_factory.mktemp("g")
+    paths = [sized(d, f"f{i:02d}", 0) for i in range(len(sizes))]
+    for path, size in zip(paths, sizes):
+        os.truncate(path, size)  # sparse: sizes without writing them
+    groups = group_files(paths, min_partitions, max_bytes=1 << 20, open_cost=1 << 12)
+    assert [p for g in groups for p in g] == paths
+    assert len(groups) >= min(min_partitions, len(paths))
+
+
+def test_group_files_byte_target(tmp_path):
+    from fastrdd.io.binary import group_files
+
+    paths = [sized(tmp_path, f"f{i}", 10) for i in range(8)]
+
+    def sizes(min_partitions, parallelism=None):
+        return [len(g) for g in group_files(paths, min_partitions, max_bytes=50, open_cost=4,
+                                            parallelism=parallelism)]
+
+    # wholeTextFiles (PySpark's WholeTextFileInputFormat): a group closes at ceil(80 / min)
+    assert sizes(1) == [8] and sizes(3) == [3, 3, 2]
+    # binaryFiles (StreamFileInputFormat): min(50, max(4, 8 * (10 + 4) // max(2, 1))) = 50
+    assert sizes(1, parallelism=2) == [5, 3]
+    # min(50, max(4, 112 // 5)) = 22: groups of 3, then the heaviest halved for the floor of 5
+    assert sizes(5, parallelism=1) == [2, 1, 2, 1, 2]
+
+
+def test_combine_splits(tmp_path):
+    small = [sized(tmp_path, f"s{i}", 10) for i in range(4)]
+    big = sized(tmp_path, "big", 100)
+    groups = combine_splits(small + [big], 1, max_bytes=40, open_cost=4, block_size=40)
+    # the four small files packed (14 bytes each, a group closes at 40); big's pieces alone
+    assert [[(os.path.basename(s.path), s.start, s.end) for s in g] for g in groups] == [
+        [("s0", 0, 10), ("s1", 0, 10), ("s2", 0, 10)], [("s3", 0, 10)],
+        [("big", 0, 40)], [("big", 40, 80)], [("big", 80, 100)]]
+    assert len(combine_splits(small, 4, max_bytes=1000, open_cost=4)) == 4
 
 
 # ---------------------------------------------------------------------------
@@ -405,7 +464,8 @@ def test_retried_task_replaces_part_and_stray_attempts_are_dropped(tmp_path):
 @pytest.mark.parametrize(
     "compression, suffix, decompress",
     [("gzip", ".gz", gzip.decompress), ("bz2", ".bz2", bz2.decompress),
-     ("org.apache.hadoop.io.compress.GzipCodec", ".gz", gzip.decompress)],
+     ("org.apache.hadoop.io.compress.GzipCodec", ".gz", gzip.decompress),
+     ("zstd", ".zst", lambda data: _zstd_decompress(data))],
 )
 def test_compressed_output(tmp_path, compression, suffix, decompress):
     out = tmp_path / "out"
@@ -419,8 +479,13 @@ def test_compressed_output(tmp_path, compression, suffix, decompress):
     assert list(read_lines(split)) == ["a", "b"] * 3000
 
 
+def _zstd_decompress(data):
+    zstandard = pytest.importorskip("zstandard")
+    return zstandard.ZstdDecompressor().stream_reader(data, read_across_frames=True).read()
+
+
 def test_unknown_compression(tmp_path):
     temp = prepare_output_dir(str(tmp_path / "out"))
-    with pytest.raises(ValueError, match="Unsupported compression 'zstd'"):
-        write_part(temp, 0, ["x"], compression="zstd")
+    with pytest.raises(ValueError, match="Unsupported compression 'lzma'"):
+        write_part(temp, 0, ["x"], compression="lzma")
     assert os.listdir(temp) == []

@@ -34,7 +34,7 @@ def test_event_log_records_the_run_and_replays_into_a_status_tracker(fresh, tmp_
     assert {"WorkerAdded", "JobStart", "StageSubmitted", "TaskStart", "TaskEnd",
             "StageCompleted", "JobEnd"} <= kinds
     app, logged = read_events(path)
-    assert app["master"] == "local[2]" and len(logged) == len(lines) - 2
+    assert app["master"] == "local[2]" and len(logged) == len(lines)
     tracker = replay(path)
     assert tracker.getJobIdsForGroup("logged") == [job]
     assert tracker.getJobInfo(job).stageIds == stages
@@ -52,7 +52,7 @@ def test_a_log_still_being_written_can_be_read(tmp_path):
                     '{"Event": "JobStart", "job_id": 0, "properties": {}, "time": 1.0}\n'
                     '{"Event": "JobEnd", "job_id": 0, "sta')
     app, logged = read_events(path)
-    assert app["app_id"] == "x" and [type(e).__name__ for e in logged] == ["JobStart"]
+    assert app["app_id"] == "x" and [type(e).__name__ for e in logged] == ["ApplicationStart", "JobStart"]
 
 
 class Terminal(io.StringIO):

@@ -6,11 +6,15 @@ task applies to its split; the files themselves are read by the workers.
 pickle batches) into part files through textio's commit protocol, and
 ``pickleFile`` reads them back: a format compatible with itself across runs
 and versions of this package.
+
+Every path here may also be a ``filesystems.RemotePath`` (an fsspec URL
+carrying its options), read through fsspec by the worker.
 """
 import os
 from functools import partial
 
-from fastrdd.io import text as textio
+from fastrdd.io import filesystems, packing, text as textio
+from fastrdd.io.filesystems import RemotePath
 from fastrdd.serializers import dump_frames, iter_frames
 
 __all__ = ["group_files", "read_whole_files", "record_splits", "read_records",
@@ -18,36 +22,46 @@ __all__ = ["group_files", "read_whole_files", "record_splits", "read_records",
 
 
 def _uri(path):
+    if isinstance(path, RemotePath):
+        return str(path)  # a plain str: the options stay out of the user's records
     return "file:" + os.path.abspath(path)
 
 
-def group_files(paths, min_partitions):
-    """Contiguous groups of files of about equal total size, at most ``min_partitions``."""
+def group_files(paths, min_partitions, max_bytes=packing.MAX_PARTITION_BYTES,
+                open_cost=packing.OPEN_COST, parallelism=None):
+    """Consecutive files packed into groups (one partition each) as PySpark packs them.
+
+    ``wholeTextFiles`` (``parallelism`` None) closes a group at
+    ``ceil(total bytes / minPartitions)``, as its WholeTextFileInputFormat;
+    ``binaryFiles`` at ``min(maxPartitionBytes, max(openCost, sum(size +
+    openCost) / max(parallelism, minPartitions)))``, as StreamFileInputFormat.
+    Never fewer than ``min(min_partitions, len(paths))`` groups.
+    """
     if not paths:
         return []
-    sizes = [os.path.getsize(p) for p in paths]
-    groups_wanted = max(1, min(min_partitions, len(paths)))
-    target = sum(sizes) / groups_wanted
-    groups, current, current_size = [], [], 0
-    for path, size in zip(paths, sizes):
-        remaining_groups = groups_wanted - len(groups)
-        if current and (current_size + size > target) and remaining_groups > 1:
-            groups.append(current)
-            current, current_size = [], 0
-        current.append(path)
-        current_size += size
-    groups.append(current)
-    return groups
+    sizes = [textio.file_size(p) for p in paths]
+    parts = max(min_partitions, 1)
+    if parallelism is None:
+        target = -(-sum(sizes) // parts)
+    else:
+        per_core = sum(s + open_cost for s in sizes) // max(parallelism, parts)
+        target = min(max_bytes, max(open_cost, per_core))
+    target = target or float("inf")  # Hadoop: a target of 0 means no limit
+    return [[paths[i] for i in group]
+            for group in packing.pack(sizes, target, min(min_partitions, len(paths)))]
 
 
 def read_whole_files(paths, mode):
     """(file URI, content) per file: ``mode`` is "text", "text-bytes" or "binary"."""
     for path in paths:
-        try:
-            with open(path, "rb") as f:
-                data = f.read()
-        except OSError as e:
-            raise OSError(e.errno, f"Could not read {path}: {e.strerror}", path) from e
+        if isinstance(path, RemotePath):
+            data = filesystems.read_bytes(path)
+        else:
+            try:
+                with open(path, "rb") as f:
+                    data = f.read()
+            except OSError as e:
+                raise OSError(e.errno, f"Could not read {path}: {e.strerror}", path) from e
         if mode == "text":
             data = data.decode("utf-8", errors="replace")
         yield _uri(path), data
@@ -58,11 +72,10 @@ def record_splits(paths, record_length, min_partitions):
     if record_length <= 0:
         raise ValueError(f"recordLength must be positive, got {record_length}")
     splits = []
-    total = sum(os.path.getsize(p) for p in paths)
-    goal = max(record_length, total // max(min_partitions, 1))
+    sizes = [textio.file_size(p) for p in paths]
+    goal = max(record_length, sum(sizes) // max(min_partitions, 1))
     per_split = max(1, goal // record_length) * record_length
-    for path in paths:
-        size = os.path.getsize(path)
+    for path, size in zip(paths, sizes):
         if size % record_length:
             raise ValueError(f"{path} has {size} bytes, not a multiple of recordLength "
                              f"{record_length}")
@@ -71,8 +84,15 @@ def record_splits(paths, record_length, min_partitions):
     return splits
 
 
+def _open(path):
+    """A local or remote file, for reading bytes."""
+    if isinstance(path, RemotePath):
+        return filesystems.open_input(path)
+    return open(path, "rb")
+
+
 def read_records(split, record_length):
-    with open(split.path, "rb") as f:
+    with _open(split.path) as f:
         f.seek(split.start)
         remaining = split.end - split.start
         while remaining > 0:
@@ -111,8 +131,11 @@ def read_local_checkpoint(name):
 
 
 def read_pickle_file(path):
-    with open(path, "rb") as f:
-        data = f.read()
+    if isinstance(path, RemotePath):
+        data = filesystems.read_bytes(path)
+    else:
+        with open(path, "rb") as f:
+            data = f.read()
     try:
         for batch in iter_frames(data):
             yield from batch

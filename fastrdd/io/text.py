@@ -39,6 +39,11 @@ Output::
 The output directory appears in one rename, complete with ``_SUCCESS``; a task
 killed mid-write leaves only a hidden attempt file, which commit removes, and
 a retried task replaces its part atomically.
+
+Any other URL (``s3://``, ``gs://``, ``memory://``...) is a
+``filesystems.RemotePath``: the same grammar, splits, codecs and output
+layout, through fsspec (see ``filesystems.py``); each function below tells
+the two apart with one ``isinstance`` test, so local files keep this code.
 """
 
 import bz2
@@ -54,13 +59,17 @@ import zlib
 from itertools import chain
 from typing import Iterable, Iterator, List, NamedTuple, Optional, Union
 
+from fastrdd.io import filesystems, packing
+from fastrdd.io.filesystems import RemotePath
 from fastrdd.serializers import chunks as _chunks
 
 __all__ = [
     "Split",
     "expand_paths",
     "compute_splits",
+    "combine_splits",
     "read_lines",
+    "read_split_group",
     "prepare_output_dir",
     "codec",
     "write_part",
@@ -85,9 +94,32 @@ READ_SIZE = 64 * 1024
 #: cost negligible, small enough that a batch of long records stays modest.
 WRITE_BATCH = 4096
 
-#: Suffix → module with an ``open(path, mode)``.  These codecs are read whole
-#: by one task.  (Hadoop can split .bz2 at its block markers; we do not.)
-_CODECS = {".gz": gzip, ".bz2": bz2}
+
+
+class _Zstd:
+    """``.zst`` through the optional zstandard package, imported at the first .zst file."""
+
+    @staticmethod
+    def open(file, mode="rb"):
+        zstd = _zstandard()
+        if isinstance(file, str):
+            return zstd.ZstdDecompressor().stream_reader(open(file, "rb"), read_across_frames=True,
+                                                         closefd=True)
+        return zstd.ZstdDecompressor().stream_reader(file, read_across_frames=True, closefd=False)
+
+
+def _zstandard():
+    try:
+        import zstandard
+    except ImportError:
+        raise ImportError('.zst files need the zstandard package: pip install zstandard '
+                          '(or "fastrdd[zstd]")') from None
+    return zstandard
+
+
+#: Suffix → module with an ``open(path or file, mode)``.  These codecs are read
+#: whole by one task.  (Hadoop can split .bz2 at its block markers; we do not.)
+_CODECS = {".gz": gzip, ".bz2": bz2, ".zst": _Zstd}
 
 #: compressionCodecClass names (Hadoop's classes, and short names) → suffix of
 #: the part files; ``codec`` and ``write_part`` both read this one table.
@@ -95,8 +127,10 @@ _OUTPUT_CODECS = {
     "org.apache.hadoop.io.compress.GzipCodec": ".gz",
     "org.apache.hadoop.io.compress.DefaultCodec": ".gz",
     "org.apache.hadoop.io.compress.BZip2Codec": ".bz2",
+    "org.apache.hadoop.io.compress.ZStandardCodec": ".zst",
     "gzip": ".gz",
     "bz2": ".bz2",
+    "zstd": ".zst",
 }
 
 _BOM = b"\xef\xbb\xbf"
@@ -120,7 +154,7 @@ class Split(NamedTuple):
 # Paths
 
 
-def expand_paths(spec: str) -> List[str]:
+def expand_paths(spec: str, fs_options: Optional[dict] = None) -> List[str]:
     """Turn a ``textFile`` path specification into the list of files to read.
 
     ``spec`` is a comma-separated list (commas inside ``{...}`` do not
@@ -131,7 +165,9 @@ def expand_paths(spec: str) -> List[str]:
     ``_`` or ``.``, such as ``_SUCCESS``), so the output of
     ``saveAsTextFile`` reads back as is.  Glob matches are sorted and
     filtered the same way; a matched directory is listed.  Components keep
-    their given order.
+    their given order.  A URL of another filesystem (``s3://bucket/logs/*``)
+    follows the same rules through fsspec and yields ``RemotePath``s that
+    carry ``fs_options[protocol]`` (``filesystems.options_from_conf``).
 
     An existing empty directory contributes no files, as in Hadoop.  A
     sub-directory inside a listed directory is an error, as Hadoop's
@@ -151,6 +187,12 @@ def expand_paths(spec: str) -> List[str]:
                 f"Empty path in input specification {spec!r}; "
                 "separate paths with single commas and no trailing comma"
             )
+        if filesystems.is_remote(component):
+            patterns = None
+            if _GLOB_CHARS.search(component.split("://", 1)[1]):
+                patterns = [_fnmatch_syntax(p) for p in _expand_braces(component, component)]
+            files.extend(filesystems.expand(component, patterns, fs_options or {}))
+            continue
         path = _local_path(component)
         if _GLOB_CHARS.search(path):
             matches = sorted(
@@ -284,11 +326,7 @@ def compute_splits(
     """
     if block_size < 1:
         raise ValueError(f"block_size must be at least 1 byte, got {block_size}")
-    sizes = []
-    for path in paths:
-        if os.path.isdir(path):
-            raise IsADirectoryError(errno.EISDIR, f"Not a file: {path}", path)
-        sizes.append(os.stat(path).st_size)
+    sizes = [file_size(path) for path in paths]
     goal = sum(sizes) // max(min_partitions, 1)
     split_size = max(1, min(goal, block_size))
     splits = []
@@ -307,6 +345,41 @@ def compute_splits(
             if remaining:
                 splits.append(Split(path, size - remaining, size))
     return splits
+
+
+def file_size(path: str) -> int:
+    """Bytes in a file: a local path, or a RemotePath (from its listing, if it saw them)."""
+    if isinstance(path, RemotePath):
+        return filesystems.size(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, f"Not a file: {path}", path)
+    return os.stat(path).st_size
+
+
+def combine_splits(paths: List[str], min_partitions: int,
+                   max_bytes: int = packing.MAX_PARTITION_BYTES,
+                   open_cost: int = packing.OPEN_COST,
+                   block_size: int = DEFAULT_BLOCK_SIZE) -> List[List[Split]]:
+    """``compute_splits``, with consecutive small whole files packed into one group.
+
+    ``textFile`` with ``fastrdd.files.combineSmallFiles=true``: a group is
+    one partition, read file after file (``read_split_group``); pieces of a
+    file cut into several splits stay alone.  The byte target and the
+    ``min_partitions`` floor are ``packing``'s.
+    """
+    splits = compute_splits(paths, min_partitions, block_size)
+    sizes = {path: file_size(path) for path in paths}
+    whole = [s.start == 0 and s.end in (None, sizes[s.path]) for s in splits]
+    weights = [(sizes[s.path] if s.end is None else s.end - s.start) + open_cost for s in splits]
+    target = packing.byte_target(weights, min_partitions, max_bytes, open_cost)
+    groups = packing.pack(weights, target, min(min_partitions, len(paths)),
+                          alone=[not w for w in whole])
+    return [[splits[i] for i in group] for group in groups]
+
+
+def read_split_group(splits: List[Split], use_unicode: bool = True) -> Iterator[Union[str, bytes]]:
+    """The lines of a ``combine_splits`` group, split after split."""
+    return chain.from_iterable(read_lines(split, use_unicode) for split in splits)
 
 
 # ---------------------------------------------------------------------------
@@ -395,8 +468,11 @@ def _owned_chunks(path: str, start: int, end: Optional[int], read_size: int) -> 
     one empty line).
     """
     codec = _codec(path)
-    f = codec.open(path, "rb") if codec is not None else open(path, "rb", buffering=0)
-    with f:
+    if isinstance(path, RemotePath):
+        f = filesystems.open_input(path, codec, from_start=not start)
+    else:
+        f = codec.open(path, "rb") if codec is not None else open(path, "rb", buffering=0)
+    with f as f:
         if start:
             f.seek(start)
         pos = start  # file offset of the first byte of the next block
@@ -471,20 +547,27 @@ def _read(f, size: int, path: str) -> bytes:
         raise OSError(errno.EIO, f"Cannot read input file ({e})", path) from e
     except (EOFError, zlib.error) as e:
         raise OSError(errno.EIO, f"Corrupt or truncated compressed input ({e})", path) from e
+    except Exception as e:
+        if type(e).__module__.startswith("zstandard"):  # ZstdError, of an optional package
+            raise OSError(errno.EIO, f"Corrupt or truncated compressed input ({e})", path) from e
+        raise
 
 
 # ---------------------------------------------------------------------------
 # Writing
 
 
-def prepare_output_dir(path: str) -> str:
+def prepare_output_dir(path: str, fs_options: Optional[dict] = None) -> str:
     """Refuse an existing output path; create and return its hidden temporary twin.
 
     The temporary directory ``{parent}/.{name}._temporary-{uuid}`` is a
     sibling, so the final rename stays within one filesystem, and hidden, so
     a glob over the parent does not pick up half-written output.  Missing
-    parents are created, as Hadoop's mkdirs does.
+    parents are created, as Hadoop's mkdirs does.  A URL of another
+    filesystem gets a hidden sibling prefix (``filesystems.prepare_output``).
     """
+    if filesystems.is_remote(path):
+        return filesystems.prepare_output(path, fs_options or {})
     target = os.path.abspath(_local_path(path))
     if os.path.lexists(target):
         raise _exists(path, target)
@@ -510,7 +593,7 @@ def write_part(
     lines_iter: Iterable,
     compression: Optional[str] = None,
 ) -> str:
-    """Write one partition as ``temp_dir/part-NNNNN[.gz|.bz2]``; return its path.
+    """Write one partition as ``temp_dir/part-NNNNN[.gz|.bz2|.zst]``; return its path.
 
     Each element becomes one line: ``bytes`` as is, ``str`` encoded UTF-8,
     anything else ``str(x)`` encoded UTF-8 (PySpark's rule).  The data goes
@@ -519,14 +602,14 @@ def write_part(
     leaves no visible part.  If ``lines_iter`` raises, the attempt file is
     removed and the exception propagates.
 
-    ``compression`` is None or a name ``codec`` accepts: ``"gzip"``, ``"bz2"``
-    or the Hadoop codec class names PySpark passes.
+    ``compression`` is None or a name ``codec`` accepts: ``"gzip"``, ``"bz2"``,
+    ``"zstd"`` or the Hadoop codec class names PySpark passes.
     """
     try:
         suffix = "" if compression is None else _OUTPUT_CODECS[compression]
     except (KeyError, TypeError):
         raise ValueError(
-            f"Unsupported compression {compression!r}; use None, 'gzip' or 'bz2'"
+            f"Unsupported compression {compression!r}; use None, 'gzip', 'bz2' or 'zstd'"
         ) from None
     return write_part_chunks(temp_dir, partition_index, _encoded_batches(lines_iter), suffix)
 
@@ -535,33 +618,46 @@ def write_part_chunks(temp_dir: str, partition_index: int, chunks: Iterable[byte
                       suffix: str = "") -> str:
     """Write ``chunks`` of bytes as ``temp_dir/part-NNNNN<suffix>``, atomically (see write_part).
 
-    A ``.gz`` or ``.bz2`` suffix compresses; any other suffix is only a name.
+    A ``.gz``, ``.bz2`` or ``.zst`` suffix compresses; any other suffix is
+    only a name.  Under a RemotePath the part is one object, which appears
+    whole or not at all (``filesystems.write_file``).
     """
     if partition_index < 0:
         raise ValueError(f"partition_index must be >= 0, got {partition_index}")
-    final = os.path.join(temp_dir, "part-%05d%s" % (partition_index, suffix))
+    name = "part-%05d%s" % (partition_index, suffix)
+    if isinstance(temp_dir, RemotePath):
+        return filesystems.write_file(temp_dir.child(name),
+                                      lambda raw: _write_encoded(raw, chunks, suffix))
+    final = os.path.join(temp_dir, name)
     attempt = os.path.join(temp_dir, ".part-%05d.%s.tmp" % (partition_index, uuid.uuid4().hex))
     try:
         with open(attempt, "xb") as raw:
-            if suffix == ".gz":
-                # level 6 as zlib's (and Hadoop's) default: level 9 costs ~3x the
-                # time for ~1% smaller files; mtime=0 keeps reruns byte-identical
-                out = gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0)
-            elif suffix == ".bz2":
-                out = bz2.BZ2File(raw, "wb")
-            else:
-                out = raw
-            try:
-                for data in chunks:
-                    out.write(data)
-            finally:
-                if out is not raw:
-                    out.close()  # before raw: it writes the trailer into raw
+            _write_encoded(raw, chunks, suffix)
         os.replace(attempt, final)
     except BaseException:
         _remove_file(attempt)
         raise
     return final
+
+
+def _write_encoded(raw, chunks: Iterable[bytes], suffix: str) -> None:
+    """Write ``chunks`` into the binary file ``raw``, compressed as ``suffix`` says."""
+    if suffix == ".gz":
+        # level 6 as zlib's (and Hadoop's) default: level 9 costs ~3x the
+        # time for ~1% smaller files; mtime=0 keeps reruns byte-identical
+        out = gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0)
+    elif suffix == ".bz2":
+        out = bz2.BZ2File(raw, "wb")
+    elif suffix == ".zst":
+        out = _zstandard().ZstdCompressor().stream_writer(raw, closefd=False)
+    else:
+        out = raw
+    try:
+        for data in chunks:
+            out.write(data)
+    finally:
+        if out is not raw:
+            out.close()  # before raw: it writes the trailer into raw
 
 
 def _encoded_batches(items: Iterable) -> Iterator[bytes]:
@@ -591,8 +687,11 @@ def commit_output_dir(temp_dir: str, path: str) -> None:
     and FileExistsError raised.  (An *empty* directory created at ``path``
     in the instant between the check and the rename would be replaced:
     POSIX rename allows that and the standard library has no no-replace
-    rename.)
+    rename.)  A RemotePath ``temp_dir`` is copied into place instead
+    (``filesystems.commit_output``).
     """
+    if isinstance(temp_dir, RemotePath):
+        return filesystems.commit_output(temp_dir, path)
     target = os.path.abspath(_local_path(path))
     for name in os.listdir(temp_dir):
         if name.startswith(".part-") and name.endswith(".tmp"):
@@ -623,6 +722,8 @@ def abort_output_dir(temp_dir: str) -> None:
     it is retried until the directory is gone (their next file then cannot
     be created: its directory no longer exists).
     """
+    if isinstance(temp_dir, RemotePath):
+        return filesystems.abort_output(temp_dir)
     deadline = time.monotonic() + ABORT_WAIT
     while True:
         try:

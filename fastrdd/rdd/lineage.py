@@ -110,9 +110,11 @@ class Files(Plan):
     when partitions are first needed) and ``read(split)`` yields a split's records in a
     worker."""
 
-    def __init__(self, spec, plan, read, kind="FileRDD"):
+    def __init__(self, spec, plan, read, kind="FileRDD", fs_options=None):
         self.label = f"{spec} "
         self.spec = spec
+        #: {protocol: fsspec options} for URLs in ``spec`` (io/filesystems.py)
+        self.fs_options = fs_options
         self.plan = plan
         self.read = read
         self.kind = kind
@@ -120,7 +122,7 @@ class Files(Plan):
 
     def get_splits(self):
         if self.splits is None:
-            self.splits = self.plan(textio.expand_paths(self.spec))
+            self.splits = self.plan(textio.expand_paths(self.spec, self.fs_options))
         return self.splits
 
     def num_partitions(self):

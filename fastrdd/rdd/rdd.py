@@ -1662,8 +1662,8 @@ class RDD:
         """Run ``write_part(temp_dir, split, iterator)`` per partition, committed at the end."""
         from fastrdd.io import text as textio
 
-        path = os.path.abspath(os.path.expanduser(str(path)))
-        temp = textio.prepare_output_dir(path)
+        path, fs_options = self.ctx._output_path(path)
+        temp = textio.prepare_output_dir(path, fs_options)
 
         def write(split, iterator):
             write_part(temp, split, iterator)

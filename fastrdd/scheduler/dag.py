@@ -60,6 +60,7 @@ from fastrdd.errors import JobCancelledError, JobFailedError
 from fastrdd.scheduler import events
 from fastrdd.scheduler.backend import ExecutorAdded, ExecutorLost
 from fastrdd.scheduler.closure import dumps_stage
+from fastrdd.scheduler.jobgraph import describe_job
 from fastrdd.scheduler.status import JobRegistry
 from fastrdd.scheduler.taskset import StageRun
 
@@ -101,7 +102,7 @@ class DAGScheduler:
     """Runs jobs on a backend (``scheduler.backend.SchedulerBackend``)."""
 
     def __init__(self, backend, max_failures=1, locality_wait=0.2, max_worker_losses=4,
-                 listeners=()):
+                 listeners=(), bus=None):
         self.backend = backend
         self.max_failures = max(1, int(max_failures))
         #: seconds a task waits for the busy worker that caches its input
@@ -118,8 +119,9 @@ class DAGScheduler:
         self.lock = threading.RLock()
         self.stage_count = 0
         self.task_count = 0
-        #: every job, stage, task, block and worker event goes here
-        self.bus = events.EventBus()
+        #: every job, stage, task, block and worker event goes here (the context may
+        #: hand in its own, already carrying its readers and ``ApplicationStart``)
+        self.bus = events.EventBus() if bus is None else bus
         #: jobs, stages and workers, for the status tracker: the bus's first listener
         self.registry = JobRegistry()
         self.bus.add_listener(self.registry)
@@ -131,6 +133,8 @@ class DAGScheduler:
         self._jobs_lock = threading.Lock()
         #: a ProfilerCollector when spark.python.profile is on
         self.profiles = None
+        #: put each job's lineage in its JobStart (someone draws it: web UI, event log)
+        self.describe_jobs = False
         #: keep fastrdd's own frames in the tracebacks of user errors
         #: (``fastrdd.traceback.engineFrames``)
         self.show_engine_frames = False
@@ -140,12 +144,18 @@ class DAGScheduler:
         self._send_peers()
 
     # -- jobs ---------------------------------------------------------------
-    def run_job(self, rdd, func, partitions, properties=None):
-        """``func(split, iterator)`` on each partition; the list of its results."""
+    def run_job(self, rdd, func, partitions, properties=None, name=None):
+        """``func(split, iterator)`` on each partition; the list of its results.
+
+        ``name`` ("collect at app.py:12") names the job to the event readers.
+        """
         with self._jobs_lock:
             job = _Job(next(self._job_ids), properties)
             self.active_jobs[job.job_id] = job
-        self.bus.post(events.JobStart(job.job_id, dict(properties or {}), events.now()))
+        graph = describe_job(rdd, self._shuffle_done, len(partitions)) \
+            if self.describe_jobs else {}
+        self.bus.post(events.JobStart(job.job_id, name or f"job at {rdd._site[1]}",
+                                      dict(properties or {}), graph, events.now()))
         try:
             with self.lock:
                 self._release_shuffles()
@@ -184,6 +194,10 @@ class DAGScheduler:
             if not todo:
                 return [results[p] for p in parts]
             self._run_stage(job, "result", rdd, func, todo, results, properties)
+
+    def _shuffle_done(self, shuffle_id):
+        outputs = self.map_outputs.get(shuffle_id)
+        return outputs is not None and None not in outputs
 
     def _next_missing_shuffle(self, rdd):
         """(dependency, parent rdd) of a shuffle to compute first, or None."""
@@ -228,6 +242,7 @@ class DAGScheduler:
         self.stage_count += 1
         self.bus.post(events.StageSubmitted(stage_id, job.job_id, kind,
                                             f"{rdd._site[0]} at {rdd._site[1]}", rdd._id,
+                                            extra.shuffle_id if kind == "map" else None,
                                             len(todo), events.now()))
         node, members = self._build(rdd)
         deps = [r._shuffle_dep for r in members if r._shuffle_dep is not None]
@@ -348,6 +363,7 @@ class DAGScheduler:
             for locs in (self.cache_locs, self.replica_locs):
                 for key in [k for k in locs if k[0] == rdd_id]:
                     del locs[key]
+            self.bus.post(events.RDDUnpersisted(rdd_id, events.now()))
             message = protocol.Unpersist(rdd_id, blocking)
             waiting = {wid for wid in list(self.executors)
                        if self.backend.send(wid, message) and blocking}
@@ -380,19 +396,20 @@ class DAGScheduler:
 
     def note_blocks(self, wid, done):
         """Record where cached partitions now live, and which were evicted."""
-        for key in done.cached:
-            self.cache_locs[tuple(key)] = wid
-            self.bus.post(events.BlockUpdated(wid, key[0], key[1], True, events.now()))
+        for rdd_id, split, in_memory, on_disk in done.cached:
+            self.cache_locs[(rdd_id, split)] = wid
+            self.bus.post(events.BlockUpdated(wid, rdd_id, split, True, in_memory, on_disk,
+                                              events.now()))
         for key in done.evicted:
             if self.cache_locs.get(tuple(key)) == wid:
                 del self.cache_locs[tuple(key)]
-                self.bus.post(events.BlockUpdated(wid, key[0], key[1], False, events.now()))
+                self.bus.post(events.BlockUpdated(wid, key[0], key[1], False, 0, 0, events.now()))
         by_address = {s.info.block_address: w for w, s in self.executors.items()}
         for rdd_id, split, address in done.replicas:
             holder = by_address.get(address)
             if holder is not None and holder != wid:
                 self.replica_locs[(rdd_id, split)] = holder
-                self.bus.post(events.BlockUpdated(holder, rdd_id, split, True, events.now()))
+                self.bus.post(events.BlockUpdated(holder, rdd_id, split, True, 0, 0, events.now()))
 
     def _release_shuffles(self):
         while self.released_shuffles:

@@ -18,16 +18,41 @@ import threading
 import time
 from typing import NamedTuple, Optional
 
-__all__ = ["EventBus", "JobStart", "JobEnd", "StageSubmitted", "StageCompleted", "TaskStart",
-           "TaskEnd", "BlockUpdated", "WorkerAdded", "WorkerLost", "now"]
+from fastrdd.protocol import TaskMetrics
+
+__all__ = ["EventBus", "ApplicationStart", "ApplicationEnd", "JobStart", "JobEnd",
+           "StageSubmitted", "StageCompleted", "TaskStart", "TaskEnd", "TaskMetrics",
+           "BlockUpdated", "RDDUnpersisted", "WorkerAdded", "WorkerLost", "ALL", "now"]
 
 now = time.time
 
 
+class ApplicationStart(NamedTuple):
+    """Posted by the context once its scheduler is up."""
+
+    app_id: str
+    app_name: str
+    master: str
+    user: str
+    version: str
+    #: every setting of the context's SparkConf, name -> value
+    settings: dict
+    time: float
+
+
+class ApplicationEnd(NamedTuple):
+    time: float
+
+
 class JobStart(NamedTuple):
     job_id: int
+    #: "<action> at <file:line>" of the user's call
+    name: str
     #: the job's local properties (job group, description, tags), or {}
     properties: dict
+    #: the lineage to run, as ``scheduler.lineage.describe_job`` draws it:
+    #: {"rdds": [...], "stages": [...]} (plain data, for the UI's picture)
+    graph: dict
     time: float
 
 
@@ -48,6 +73,8 @@ class StageSubmitted(NamedTuple):
     #: "<operation> at <file:line>" of the stage's last RDD
     name: str
     rdd_id: int
+    #: the shuffle a map stage writes (its key in ``JobStart.graph``), None for a result stage
+    shuffle_id: Optional[int]
     num_tasks: int
     time: float
 
@@ -72,13 +99,16 @@ class TaskEnd(NamedTuple):
     stage_id: int
     task_id: int
     split: int
+    attempt: int
     executor_id: int
     #: "SUCCESS", "FAILED" (user error), "FETCH_FAILED", "CORRUPT" or "LOST" (worker gone)
     status: str
     #: seconds from launch to the report
     duration: float
-    memory_bytes_spilled: int
-    disk_bytes_spilled: int
+    #: records and bytes read and written, spills (all zero unless SUCCESS)
+    metrics: TaskMetrics
+    #: why it failed: the exception's last line, or None
+    error: Optional[str]
     time: float
 
 
@@ -88,6 +118,16 @@ class BlockUpdated(NamedTuple):
     split: int
     #: True: now cached there; False: evicted or dropped
     cached: bool
+    #: bytes it takes in the worker's memory and on its disk (0 when dropped or not known)
+    memory_size: int
+    disk_size: int
+    time: float
+
+
+class RDDUnpersisted(NamedTuple):
+    """Every block of the RDD is dropped (``unpersist()``)."""
+
+    rdd_id: int
     time: float
 
 
@@ -103,6 +143,12 @@ class WorkerLost(NamedTuple):
     executor_id: int
     reason: str
     time: float
+
+
+#: every event type, by name (the event log's "Event" field)
+ALL = {cls.__name__: cls for cls in (
+    ApplicationStart, ApplicationEnd, JobStart, JobEnd, StageSubmitted, StageCompleted,
+    TaskStart, TaskEnd, BlockUpdated, RDDUnpersisted, WorkerAdded, WorkerLost)}
 
 
 class EventBus:

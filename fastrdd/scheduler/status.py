@@ -84,8 +84,8 @@ class JobRegistry:
                     stage.active -= 1
                     if event.status == "SUCCESS":
                         stage.completed += 1
-                        stage.memory_bytes_spilled += event.memory_bytes_spilled
-                        stage.disk_bytes_spilled += event.disk_bytes_spilled
+                        stage.memory_bytes_spilled += event.metrics.memory_bytes_spilled
+                        stage.disk_bytes_spilled += event.metrics.disk_bytes_spilled
                     else:
                         stage.failed += 1
             elif kind is events.StageSubmitted:

@@ -183,7 +183,7 @@ class StageRun:
             self.sched.note_blocks(wid, msg)
             if info is None:
                 return  # a superseded or earlier job's attempt
-            self.task_end(tid, info, "SUCCESS", msg.spilled)
+            self.task_end(tid, info, "SUCCESS", protocol.TaskMetrics(*msg.metrics))
             split = info[0]
             accumulators.apply_updates(msg.updates)
             if msg.profile is not None and self.sched.profiles is not None:
@@ -197,7 +197,7 @@ class StageRun:
             return
         split = info[0]
         if msg.kind == "fetch":
-            self.task_end(tid, info, "FETCH_FAILED")
+            self.task_end(tid, info, "FETCH_FAILED", error=_last_line(msg.traceback))
             shuffle_id, map_id = msg.error
             outputs = self.sched.map_outputs.get(shuffle_id)
             if outputs is not None:
@@ -207,14 +207,14 @@ class StageRun:
             self.draining = True
             return
         if msg.kind == "corrupt":  # a spill file damaged underneath: recompute the task
-            self.task_end(tid, info, "CORRUPT")
+            self.task_end(tid, info, "CORRUPT", error=_last_line(msg.traceback))
             count = self.losses[split] = self.losses.get(split, 0) + 1
             if count > self.sched.max_worker_losses:
                 self.failure = WorkerLostError(f"task {split}: {msg.traceback} ({count} times)")
             else:
                 self.queue(split)
             return
-        self.task_end(tid, info, "FAILED")
+        self.task_end(tid, info, "FAILED", error=_last_line(msg.traceback))
         count = self.failures[split] = self.failures.get(split, 0) + 1
         barrier = bool(self.properties and "fastrdd.barrier.tasks" in self.properties)
         if count >= self.sched.max_failures or barrier:
@@ -222,11 +222,10 @@ class StageRun:
         else:
             self.queue(split)
 
-    def task_end(self, tid, info, status, spilled=(0, 0)):
-        split, wid, _, launched = info
-        self.bus.post(events.TaskEnd(self.stage_id, tid, split, wid, status,
-                                     time.monotonic() - launched, spilled[0], spilled[1],
-                                     events.now()))
+    def task_end(self, tid, info, status, metrics=protocol.NO_METRICS, error=None):
+        split, wid, attempt, launched = info
+        self.bus.post(events.TaskEnd(self.stage_id, tid, split, attempt, wid, status,
+                                     time.monotonic() - launched, metrics, error, events.now()))
 
     def on_lost(self, wid, reason):
         """A worker is gone (the scheduler has forgotten it already): re-queue its tasks."""
@@ -241,7 +240,7 @@ class StageRun:
         lost = [tid for tid, info in self.running.items() if info[1] == wid]
         for tid in lost:
             info = self.running.pop(tid)
-            self.task_end(tid, info, "LOST")
+            self.task_end(tid, info, "LOST", error=f"worker {wid} lost: {reason}")
             split = info[0]
             count = self.losses[split] = self.losses.get(split, 0) + 1
             if count > self.sched.max_worker_losses:
@@ -273,3 +272,9 @@ class StageRun:
         if hasattr(exc, "add_note"):
             exc.add_note(note)
         return exc
+
+
+def _last_line(text):
+    """The exception line of a traceback text (the last non-blank line), for the UI."""
+    lines = [line for line in str(text or "").splitlines() if line.strip()]
+    return lines[-1][:500] if lines else None

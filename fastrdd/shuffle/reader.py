@@ -12,11 +12,12 @@ from fastrdd.storage.spill import ExternalGrouper, ExternalMerger
 __all__ = ["read_reduce_input", "aggregate_reduce_side"]
 
 
-def read_reduce_input(fetcher, shuffle_id, reduce_id, num_reduces, addresses):
+def read_reduce_input(fetcher, shuffle_id, reduce_id, num_reduces, addresses, metrics=None):
     """Yield the records for ``reduce_id`` from every map output, in map order.
 
     ``addresses[m]`` is the block address of the worker holding map output
-    ``m``, or None when that worker was lost.
+    ``m``, or None when that worker was lost.  ``metrics`` (the task's
+    runtime) counts the bytes and records read, a region and a batch at a time.
     """
     for map_id, address in enumerate(addresses):
         if address is None:
@@ -24,7 +25,11 @@ def read_reduce_input(fetcher, shuffle_id, reduce_id, num_reduces, addresses):
     requests = [(address, shuffle_id, map_id, reduce_id, num_reduces)
                 for map_id, address in enumerate(addresses)]
     for data in fetcher.shuffle_regions(requests):
+        if metrics is not None:
+            metrics.shuffle_read_bytes += len(data)
         for batch in iter_frames(data):
+            if metrics is not None:
+                metrics.shuffle_read_records += len(batch)
             yield from batch
 
 

@@ -50,12 +50,15 @@ class MapOutputWriter:
         self.n = dep.num_partitions
         self.buffers = [[] for _ in range(self.n)]
         self.buffered = 0
+        #: records written, after the map-side combine (``TaskMetrics``)
+        self.records = 0
         #: (path, offsets) of spilled bucket sets
         self.spills = []
 
     def _add_buckets(self, buckets):
         for r, bucket in enumerate(buckets):
             if bucket:
+                self.records += len(bucket)
                 self.buffered += dump_frames(bucket, self.buffers[r].append)
 
     def _spill_buffers(self):
@@ -178,7 +181,10 @@ def write_map_output(directory, dep, map_id, node, runtime):
         writer.consume_keys(keys, value)
     else:
         writer.consume(node.iterator(map_id, runtime))
-    return writer.write(directory, map_id)
+    size = writer.write(directory, map_id)
+    runtime.shuffle_write_bytes += size
+    runtime.shuffle_write_records += writer.records
+    return size
 
 
 def _swap(offsets):  # pragma: no cover - big-endian hosts only

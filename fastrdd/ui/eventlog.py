@@ -18,49 +18,53 @@ import json
 import os
 import sys
 import threading
-import time
 
+from fastrdd.protocol import TaskMetrics
 from fastrdd.scheduler import events
 from fastrdd.scheduler.status import JobRegistry, StatusTracker
 
-__all__ = ["EventLog", "read_events", "replay", "main"]
-
-#: event types by name, for reading a log back
-_TYPES = {cls.__name__: cls for cls in (
-    events.JobStart, events.JobEnd, events.StageSubmitted, events.StageCompleted,
-    events.TaskStart, events.TaskEnd, events.BlockUpdated, events.WorkerAdded, events.WorkerLost)}
-
+__all__ = ["EventLog", "read_events", "event_from_record", "replay", "main"]
 
 class EventLog:
     """A bus listener writing each event as a JSON line (thread-safe, buffered)."""
 
-    def __init__(self, directory, app_id, app_name, master, settings):
+    def __init__(self, directory, app_id):
         os.makedirs(directory, exist_ok=True)
         #: the file once complete; written as ``<path>.inprogress`` until ``close``
         self.path = os.path.join(directory, f"{app_id}.jsonl")
         self._lock = threading.Lock()
         self._file = open(f"{self.path}.inprogress", "w", encoding="utf-8", buffering=1 << 16)
-        self._write({"Event": "ApplicationStart", "app_id": app_id, "app_name": app_name,
-                     "master": master, "settings": dict(settings), "time": time.time()})
 
-    def _write(self, record):
+    def __call__(self, event):
+        record = {"Event": type(event).__name__, **event._asdict()}
+        if type(event) is events.TaskEnd:
+            record["metrics"] = event.metrics._asdict()
         line = json.dumps(record, default=repr)
         with self._lock:
             if self._file is not None:
                 self._file.write(line + "\n")
 
-    def __call__(self, event):
-        self._write({"Event": type(event).__name__, **event._asdict()})
-
     def close(self):
-        """End the log and give it its final name."""
-        self._write({"Event": "ApplicationEnd", "time": time.time()})
+        """Give the log its final name (after the context posted ApplicationEnd)."""
         with self._lock:
             if self._file is None:
                 return
             self._file.close()
             self._file = None
         os.replace(f"{self.path}.inprogress", self.path)
+
+
+def event_from_record(record):
+    """The event tuple of one decoded JSON line, or None for a type this version does not know."""
+    record = dict(record)
+    cls = events.ALL.get(record.pop("Event", None))
+    if cls is None:
+        return None  # written by a newer version: skipped, not fatal
+    fields = {k: record.get(k) for k in cls._fields}
+    if cls is events.TaskEnd:
+        metrics = fields["metrics"] or {}
+        fields["metrics"] = TaskMetrics(*(metrics.get(k, 0) for k in TaskMetrics._fields))
+    return cls(**fields)
 
 
 def read_events(path):
@@ -74,12 +78,12 @@ def read_events(path):
                 if line.endswith("\n"):
                     raise ValueError(f"{path}:{number}: not a JSON line") from None
                 break  # the last line of a log still being written
-            kind = record.pop("Event", None)
-            if kind == "ApplicationStart":
-                app = record
-            elif kind in _TYPES:
-                cls = _TYPES[kind]
-                out.append(cls(**{k: record.get(k) for k in cls._fields}))
+            event = event_from_record(record)
+            if event is None:
+                continue
+            if type(event) is events.ApplicationStart:
+                app = {k: v for k, v in record.items() if k != "Event"}
+            out.append(event)
     return app, out
 
 

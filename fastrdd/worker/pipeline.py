@@ -53,7 +53,12 @@ class ParallelNode(Node):
 
     def compute(self, split, runtime):
         data = runtime.payload(self.rdd_id, split)
-        return iter(loads_records(data)) if data else iter(())
+        if not data:
+            return iter(())
+        records = loads_records(data)
+        runtime.input_bytes += len(data)
+        runtime.input_records += len(records)
+        return iter(records)
 
 
 class SplitNode(Node):
@@ -67,7 +72,27 @@ class SplitNode(Node):
         self.read = read
 
     def compute(self, split, runtime):
-        return iter(self.read(self.splits[split]))
+        piece = self.splits[split]
+        runtime.input_bytes += split_bytes(piece)
+        return _counted(self.read(piece), runtime)
+
+
+def split_bytes(piece):
+    """Bytes a file split covers, where the split says (a byte range or a file size)."""
+    end = getattr(piece, "end", None)
+    if end is not None:
+        return end - piece.start
+    return getattr(piece, "nbytes", 0) or 0
+
+
+def _counted(records, runtime):
+    """The records, counted into ``runtime.input_records`` as they pass."""
+    n = 0
+    try:
+        for n, record in enumerate(records, 1):  # noqa: B007 - n is read in finally
+            yield record
+    finally:
+        runtime.input_records += n
 
 
 class MapNode(Node):

@@ -50,13 +50,18 @@ class TaskRuntime:
         self.replicas = []
         #: cProfile stats of the task, when profiling is on
         self.profile = None
+        # what the task read and wrote (``protocol.TaskMetrics``), counted per batch
+        # or per split where the records pass anyway, never per record where avoidable
+        self.input_bytes = self.input_records = 0
+        self.shuffle_read_bytes = self.shuffle_read_records = 0
+        self.shuffle_write_bytes = self.shuffle_write_records = 0
 
     def payload(self, rdd_id, split):
         return self.payloads.get((rdd_id, split)) if self.payloads else None
 
     def read_shuffle(self, shuffle_id, reduce_id, num_reduces):
         return read_reduce_input(self.worker.fetcher, shuffle_id, reduce_id, num_reduces,
-                                 self.locations[shuffle_id])
+                                 self.locations[shuffle_id], self)
 
     def get_or_compute(self, node, split):
         """A persisted partition: from memory, else from disk, else computed (and kept)."""
@@ -74,32 +79,33 @@ class TaskRuntime:
             except SpillCorruptedError:  # damaged underneath us: recompute from lineage
                 os.unlink(path)
             else:
-                self.cached.append((node.rdd_id, split))
-                if use_memory:
-                    self._keep(key, records)
+                kept = use_memory and self._keep(key, records)
+                self.cached.append((node.rdd_id, split, kept or 0, os.path.getsize(path)))
                 return iter(records)
         records = list(node.compute(split, self))
+        on_disk = 0
         if use_disk:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             write_run(path, records, self.worker.compress_blocks)
-            self.cached.append((node.rdd_id, split))
+            on_disk = os.path.getsize(path)
         if copies > 1:
             address = self.worker.replicate(key, records)
             if address is not None:
                 self.replicas.append((node.rdd_id, split, address))
-        if use_memory and self._keep(key, records) and not use_disk:
-            self.cached.append((node.rdd_id, split))
+        in_memory = (use_memory and self._keep(key, records)) or 0
+        if in_memory or use_disk:
+            self.cached.append((node.rdd_id, split, in_memory, on_disk))
         return iter(records)
 
     def _keep(self, key, records):
-        """Put a partition in the memory store if it can make room; True if it is there."""
+        """Put a partition in the memory store if it can make room: its size if it is there."""
         store = self.worker.store
         size = estimate_size(records)
         if not self.worker.make_room(key, size):
-            return False
+            return 0
         for evicted in store.put(key, records, size):
             self._evicted(evicted)
-        return key in store
+        return max(size, 1) if key in store else 0
 
     def _evicted(self, key):
         if not os.path.exists(self.worker.block_path(key)):
@@ -281,7 +287,10 @@ class Worker:
             self.send(protocol.TaskDone(
                 task_id, result, runtime.cached, runtime.evicted,
                 accumulators.collect_task_updates(), runtime.profile,
-                (self.monitor.memory_bytes_spilled, self.monitor.disk_bytes_spilled),
+                (runtime.input_bytes, runtime.input_records, runtime.shuffle_read_bytes,
+                 runtime.shuffle_read_records, runtime.shuffle_write_bytes,
+                 runtime.shuffle_write_records, self.monitor.memory_bytes_spilled,
+                 self.monitor.disk_bytes_spilled, len(result[1]) if kind == "result" else 0),
                 runtime.replicas))
         finally:
             TaskContext._set(None)
