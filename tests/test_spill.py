@@ -283,3 +283,61 @@ def test_peak_worker_rss_stays_near_the_budget(fresh):
         sampler.join()
     assert sizes == {k: len(range(k, n, 3)) for k in range(3)}
     assert peak[0] < 1.5 * budget, f"peak worker RSS {peak[0] >> 20} MB for a {budget >> 20} MB budget"
+
+
+def _storage(sc, rdd):
+    from fastrdd.ui import api
+
+    return {r["id"]: r for r in api.rdds(sc._ui_store)}.get(rdd.id())
+
+
+def test_a_partition_bigger_than_the_store_streams_to_disk_and_is_computed_once(fresh):
+    # 4 MB budget, 2 MB of it for cached blocks; each partition is ~10 MB in memory
+    sc = fresh("local[1]", fastrdd_worker_memory="4m", spark_ui_port="0")
+    computed = sc.accumulator(0)
+
+    def pair(i):
+        computed.add(1)
+        return (i % 3, i)
+
+    big = sc.parallelize(range(200_000), 2).map(pair).persist(StorageLevel.MEMORY_AND_DISK)
+    assert big.count() == 200_000
+    assert sorted(big.filter(lambda kv: kv[1] % 50_000 == 0).collect()) == [
+        (0, 0), (0, 150_000), (1, 100_000), (2, 50_000)]
+    assert computed.value == 200_000  # the second job read the disk blocks, recomputed nothing
+    blocks = _storage(sc, big)
+    assert blocks["numCachedPartitions"] == 2
+    assert blocks["memoryUsed"] == 0 and blocks["diskUsed"] > 0  # never held whole in memory
+    assert dict(big.groupByKey().mapValues(len).collect()) == {0: 66_667, 1: 66_667, 2: 66_666}
+
+
+def test_a_memory_only_partition_bigger_than_the_store_is_not_cached(fresh):
+    sc = fresh("local[1]", fastrdd_worker_memory="4m", spark_ui_port="0")
+    computed = sc.accumulator(0)
+
+    def pair(i):
+        computed.add(1)
+        return (i, i)
+
+    big = sc.parallelize(range(200_000), 2).map(pair).cache()
+    assert big.count() == 200_000 and big.count() == 200_000
+    assert computed.value == 400_000  # as Spark: not enough space to cache it, recomputed
+    assert _storage(sc, big) is None
+    small = sc.parallelize(range(100), 2).map(pair).cache()
+    assert small.count() == 100 and small.count() == 100
+    assert computed.value == 400_100 and _storage(sc, small)["numCachedPartitions"] == 2
+
+
+def test_a_spilling_shuffle_sends_disk_backed_cached_blocks_out_of_memory(tmp_path):
+    from fastrdd.storage.blocks import LocalBlockFetcher
+    from fastrdd.worker.runtime import Worker
+
+    worker = Worker([].append, str(tmp_path), 0, LocalBlockFetcher(str(tmp_path)),
+                    budget=1 << 30)
+    on_disk, memory_only = ("rdd", 1, 0), ("rdd", 2, 0)
+    for key in (on_disk, memory_only):
+        worker.store.put(key, list(range(1000)), 8000)
+    os.makedirs(os.path.dirname(worker.block_path(on_disk)), exist_ok=True)
+    open(worker.block_path(on_disk), "wb").close()
+    worker.monitor.spilled(1 << 20)  # what every spill path reports
+    assert on_disk not in worker.store and memory_only in worker.store

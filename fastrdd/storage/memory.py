@@ -77,6 +77,9 @@ class MemoryMonitor:
         #: bytes written to disk by spills, and an estimate of memory they freed
         self.disk_bytes_spilled = 0
         self.memory_bytes_spilled = 0
+        #: called at each spill, before the threshold is raised: the worker lets
+        #: cached blocks that have a disk copy leave memory (they share the budget)
+        self.on_spill = None
 
     def over(self):
         return self.budget is not None and self._rss() > self.threshold
@@ -85,6 +88,8 @@ class MemoryMonitor:
         """Record a spill and raise the threshold above what the allocator kept."""
         self.disk_bytes_spilled += disk_bytes
         self.memory_bytes_spilled += memory_bytes
+        if self.on_spill is not None:
+            self.on_spill()
         if self.budget is not None:
             self.threshold = max(self.budget, int(self._rss() * self.hysteresis))
 

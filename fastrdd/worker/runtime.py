@@ -12,12 +12,14 @@ State kept here: ``stages`` (blobs by stage id, dropped on ForgetStage),
 import os
 import pickle
 import sys
+from itertools import chain, islice
 
 import fastrdd
 from fastrdd import _impl, accumulators, broadcast, protocol
 from fastrdd.errors import FetchFailedError, SpillCorruptedError
 from fastrdd.storage.memory import HYSTERESIS, MemoryMonitor
-from fastrdd.storage.spill import SpillContext, encode_run, read_run, set_context, write_run
+from fastrdd.storage.spill import (RunWriter, SpillContext, encode_run, read_run, set_context,
+                                   write_run)
 from fastrdd.shuffle.writer import write_map_output
 from fastrdd.shuffle.reader import read_reduce_input
 from fastrdd.storage import blocks
@@ -25,14 +27,43 @@ from fastrdd.taskcontext import BarrierTaskContext, TaskContext
 
 
 def estimate_size(records):
-    """Rough bytes of a cached partition, from a sample of its records."""
+    """Rough bytes of a cached partition, from a sample of its records.
+
+    A tuple or list record counts its items too (a pair's key and value
+    weigh more than the pair): a shallow size would let the cache take
+    twice its share of the budget.
+    """
     n = len(records)
     if n == 0:
         return sys.getsizeof(records)
     step = max(1, n // 64)
     sample = records[::step]
-    per = sum(sys.getsizeof(r) for r in sample) / len(sample)
-    return int(sys.getsizeof(records) + per * n)
+    getsizeof = sys.getsizeof
+    per = sum(getsizeof(r) + (sum(map(getsizeof, r)) if type(r) in (tuple, list) else 0)
+              for r in sample) / len(sample)
+    return int(getsizeof(records) + per * n)
+
+
+#: records computed between two size estimates while a partition is unrolled
+UNROLL_CHUNK = 4096
+
+
+def unroll(records, limit):
+    """``(list, None)`` of all the records if they fit in ``limit`` bytes, else
+    ``(the records so far, the iterator of the rest)`` (Spark's unrolling: a
+    partition too big to cache is never held whole in memory)."""
+    iterator = iter(records)
+    if limit is None:
+        return list(iterator), None
+    out, size = [], 0
+    while True:
+        chunk = list(islice(iterator, UNROLL_CHUNK))
+        out.extend(chunk)
+        if len(chunk) < UNROLL_CHUNK:
+            return out, None
+        size += estimate_size(chunk)
+        if size > limit:
+            return out, iterator
 
 
 class TaskRuntime:
@@ -72,17 +103,22 @@ class TaskRuntime:
             return iter(records)
         use_disk, use_memory, copies = node.persist
         path = self.worker.block_path(key)
+        limit = store.capacity_bytes
         if (use_disk or copies > 1) and os.path.exists(path):
             # on disk here: written by this worker, or a replica another one placed
             try:
-                records = list(read_run(path))
+                records, rest = unroll(read_run(path), limit if use_memory else 0)
             except SpillCorruptedError:  # damaged underneath us: recompute from lineage
                 os.unlink(path)
             else:
+                if rest is not None:  # too big for memory: streamed from the file
+                    return chain(records, rest)
                 kept = use_memory and self._keep(key, records)
                 self.cached.append((node.rdd_id, split, kept or 0, os.path.getsize(path)))
                 return iter(records)
-        records = list(node.compute(split, self))
+        records, rest = unroll(node.compute(split, self), limit)
+        if rest is not None:
+            return self._too_big_for_memory(node, split, key, path, records, rest)
         on_disk = 0
         if use_disk:
             os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -96,6 +132,37 @@ class TaskRuntime:
         if in_memory or use_disk:
             self.cached.append((node.rdd_id, split, in_memory, on_disk))
         return iter(records)
+
+    def _too_big_for_memory(self, node, split, key, path, head, rest):
+        """A partition bigger than the memory store: streamed to its disk block and
+        read back one frame at a time, or (memory-only levels) not cached at all."""
+        use_disk, _, copies = node.persist
+        if not use_disk:
+            return chain(head, rest)  # as Spark: not enough space to cache it, recomputed later
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        writer = RunWriter(tmp, self.worker.compress_blocks)
+        try:
+            writer.write(head)
+            del head[:]
+            while True:
+                chunk = list(islice(rest, UNROLL_CHUNK))
+                if not chunk:
+                    break
+                writer.write(chunk)
+            writer.close()
+            os.replace(tmp, path)
+        except BaseException:
+            writer.f.close()
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        if copies > 1:
+            address = self.worker.replicate(key, None)
+            if address is not None:
+                self.replicas.append((node.rdd_id, split, address))
+        self.cached.append((node.rdd_id, split, 0, os.path.getsize(path)))
+        return read_run(path)
 
     def _keep(self, key, records):
         """Put a partition in the memory store if it can make room: its size if it is there."""
@@ -132,6 +199,7 @@ class Worker:
         #: bytes of memory this worker aims to stay under (None: no limit)
         self.budget = budget
         self.monitor = MemoryMonitor(budget, hysteresis=hysteresis)
+        self.monitor.on_spill = self.shed_cache
         self.spill_dirs = spill_dirs or [os.path.join(directory, "spill")]
         #: LZ4 for spill runs (spark.shuffle.spill.compress) and disk blocks (spark.rdd.compress)
         self.compress_spills = compress_spills
@@ -141,6 +209,15 @@ class Worker:
         #: blocks dropped by make_room since the last task report
         self.dropped = []
         self.running = True
+
+    def shed_cache(self):
+        """A shuffle ran short of memory: cached blocks that also have a disk copy leave
+        memory (they stay cached, read from disk), as Spark's execution memory evicts storage."""
+        if self.store.used_bytes == 0:
+            return
+        for key in list(self.store.keys()):
+            if os.path.exists(self.block_path(key)):
+                self.store.remove(key)
 
     def make_room(self, key, size):
         """Evict other RDDs' blocks (oldest first) so ``key`` fits; False if it cannot.
