@@ -32,7 +32,13 @@ def executors(sc):
 
 
 def kill_executor(pid):
-    """SIGKILL a worker process and wait until it is dead (a zombie, or reaped)."""
+    """SIGKILL a local worker process and wait until the driver (this process) can reap it.
+
+    A zombie in /proc is not enough: the leader of a process whose other
+    threads are still exiting shows "Z" before waitpid() can return it, and
+    a job started then would send a task to it (counting as that task's
+    crash, see ``ExecutorLost.by_task``) instead of seeing an idle worker gone.
+    """
     import signal
     import time
 
@@ -40,10 +46,9 @@ def kill_executor(pid):
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
-            with open(f"/proc/{pid}/stat") as f:
-                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
-                    return
-        except FileNotFoundError:
+            if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                return
+        except ChildProcessError:  # reaped already
             return
         time.sleep(0.005)
     raise AssertionError(f"worker {pid} still alive 10 s after SIGKILL")

@@ -21,7 +21,34 @@ class ClosureError(FastRDDError, pickle.PicklingError, RuntimeError):
 
 
 class WorkerLostError(FastRDDError, RuntimeError):
-    """A worker process died (or stopped answering) too often for one task."""
+    """A worker process died (or stopped answering) too often for one task.
+
+    Under ``local[N]`` a worker that dies while running a task was most
+    likely ended by that task (``os._exit``, a segfault in a C extension, a
+    signal it sent itself), so it counts as one failure of the task, as a
+    crashed Python worker does in PySpark; the message names the partition,
+    the stage and how the process ended.
+    """
+
+
+class TaskExitError(FastRDDError, RuntimeError):
+    """A task's code raised SystemExit (``sys.exit()``, ``exit()``) or KeyboardInterrupt.
+
+    Either would end or wedge the worker, and re-raised in the driver would
+    end the driver program (SystemExit) or pass for a Ctrl-C there: the task
+    fails instead, and the job with it, with the worker's traceback as cause
+    (PySpark likewise reports them as a task's Python exception).
+    """
+
+    def __init__(self, message, exit_type="SystemExit", code=None):
+        super().__init__(message)
+        #: "SystemExit" or "KeyboardInterrupt"
+        self.exit_type = exit_type
+        #: the code given to sys.exit() (None for exit() with no argument)
+        self.code = code
+
+    def __reduce__(self):
+        return (type(self), (self.args[0], self.exit_type, self.code))
 
 
 class JobFailedError(FastRDDError, RuntimeError):

@@ -240,6 +240,21 @@ def test_workers_do_not_read_each_others_directories(cluster):
 slow_square = eval("lambda x: (__import__('time').sleep(0.05), x * x)[1]")
 
 
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("leave, exit_type", [
+    ("__import__('sys').exit(4)", r"SystemExit\(4\)"),
+    ("(_ for _ in ()).throw(KeyboardInterrupt())", "KeyboardInterrupt")])
+def test_sys_exit_in_a_task_fails_the_job_and_keeps_the_worker(cluster, leave, exit_type):
+    from fastrdd.errors import TaskExitError
+
+    sc = cluster.sc
+    pids = cluster.pids()
+    with pytest.raises(TaskExitError, match=rf"partition 1 of stage \d+ raised {exit_type}"):
+        sc.parallelize(range(6), 3).map(eval(f"lambda x: {leave} if x == 3 else x")).collect()
+    assert sc.parallelize(range(6), 3).map(lambda x: x + 1).collect() == list(range(1, 7))
+    assert cluster.pids() == pids  # no slot ended
+
+
 def test_worker_killed_during_a_map_stage(cluster):
     sc = cluster.sc
     rdd = sc.parallelize(range(200), 20).map(slow_square).map(lambda x: (x % 7, x))

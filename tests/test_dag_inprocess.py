@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from fastrdd import SparkConf, SparkContext, protocol
+from fastrdd.errors import TaskExitError, WorkerLostError
 from fastrdd.local.inprocess import InProcessBackend
 from fastrdd.scheduler import events
 from fastrdd.scheduler.backend import SchedulerBackend
@@ -114,6 +115,65 @@ def test_a_worker_lost_mid_stage_is_replaced_and_its_task_rerun(inprocess):
     stage = [e for e in seen if type(e) is events.StageSubmitted][0].stage_id
     info = sc.statusTracker().getStageInfo(stage)
     assert (info.numCompletedTasks, info.numFailedTasks, info.numActiveTasks) == (4, 1, 0)
+
+
+class CrashOnce(InProcessBackend):
+    """The executor given split 1's first attempt is lost as a crashed local process is."""
+
+    crashed = False
+
+    def send(self, executor_id, message):
+        if type(message) is protocol.RunTask and message.split == 1 and not CrashOnce.crashed:
+            CrashOnce.crashed = True
+            self.lose(executor_id, "process 99 exited unexpectedly (crashed) with exit code 3",
+                      by_task=True)
+            return True
+        return super().send(executor_id, message)
+
+
+@pytest.mark.parametrize("attempts", [1, 2])
+def test_a_worker_its_task_crashed_counts_as_a_failure_of_the_task(inprocess, attempts):
+    """Not re-run for free (``max_worker_losses``): only as many attempts as the master allows."""
+    CrashOnce.crashed = False
+    sc = inprocess(CrashOnce)
+    sc._scheduler.max_failures = attempts
+    doubled = sc.parallelize(range(40), 4).map(lambda x: 2 * x)
+    if attempts == 1:
+        with pytest.raises(WorkerLostError, match=r"partition 1 of stage \d+ failed 1 time\(s\); "
+                           r"the last time its worker \d+ was lost while running it: process 99 "
+                           r"exited unexpectedly \(crashed\) with exit code 3"):
+            doubled.sum()
+    else:
+        assert doubled.sum() == 2 * sum(range(40))
+    assert CrashOnce.crashed
+    assert sc.parallelize(range(10), 2).sum() == 45
+    assert len(sc._scheduler.executors) == 2
+
+
+def test_sys_exit_and_keyboard_interrupt_on_the_driver_thread(fresh):
+    """sys.exit() in a task fails the job, not the driver; a KeyboardInterrupt stays one (Ctrl-C)."""
+    import sys
+
+    sc = fresh("inprocess[2]")
+
+    def leave(x):
+        if x == 3:
+            sys.exit(2)
+        return x
+
+    with pytest.raises(TaskExitError, match=r"partition 1 of stage \d+ raised SystemExit\(2\)") as info:
+        sc.parallelize(range(6), 3).map(leave).collect()
+    assert info.value.code == 2 and "SystemExit: 2" in str(info.value.__cause__)
+
+    def interrupt(x):
+        if x == 3:
+            raise KeyboardInterrupt
+        return x
+
+    with pytest.raises(KeyboardInterrupt) as info:
+        sc.parallelize(range(6), 3).map(interrupt).collect()
+    assert "partition 1 of stage" in "".join(info.value.__notes__)
+    assert sc.parallelize(range(6), 3).map(lambda x: x + 1).collect() == list(range(1, 7))
 
 
 def test_lost_map_outputs_are_recomputed_from_lineage(inprocess):

@@ -30,7 +30,7 @@ def die_once(flag, how):
 
 @pytest.mark.parametrize("how", ["sigkill", "exit", "segfault"])
 def test_dead_worker_is_replaced_and_tasks_retried(fresh, tmp_path, how):
-    sc = fresh("local[2]")
+    sc = fresh("local[2,2]")  # a crash counts as a failure of its task: allow a second attempt
     pids = {e.pid for e in executors(sc)}
     rdd = sc.parallelize(range(20), 5).map(die_once(str(tmp_path / "flag"), how))
     assert rdd.sum() == sum(range(20))
@@ -41,7 +41,7 @@ def test_dead_worker_is_replaced_and_tasks_retried(fresh, tmp_path, how):
 
 
 def test_hung_worker_times_out_and_is_replaced(fresh, tmp_path):
-    sc = fresh("local[2]", fastrdd_worker_timeout="3")
+    sc = fresh("local[2,2]", fastrdd_worker_timeout="3")
     rdd = sc.parallelize(range(20), 5).map(die_once(str(tmp_path / "flag"), "hang"))
     assert rdd.collect() == list(range(20))
 
@@ -87,7 +87,7 @@ def test_lost_map_outputs_are_recomputed_only(fresh, tmp_path):
 
 
 def test_worker_dying_in_reduce_stage_gives_exact_result(fresh, tmp_path):
-    sc = fresh("local[2]")
+    sc = fresh("local[2,2]")
     data = [(i % 11, 1) for i in range(500)]
     counts = sc.parallelize(data, 8).reduceByKey(lambda a, b: a + b, 4)
     flag = str(tmp_path / "flag")
@@ -211,3 +211,119 @@ def test_replicated_blocks_survive_their_first_holder(fresh, tmp_path, level):
     assert victim not in sched.cache_locs.values()
     rdd.unpersist(blocking=True)
     assert not any(k[0] == rdd.id() for k in sched.replica_locs)
+
+
+def crash_at_5(how, directory=None):
+    """A map function whose task kills its own worker, every attempt."""
+    def f(x):
+        if x == 5:
+            if directory is not None:  # one file per attempt
+                open(os.path.join(directory, str(os.getpid())), "w").close()
+            if how == "sigkill":
+                os.kill(os.getpid(), signal.SIGKILL)
+            elif how == "exit":
+                os._exit(3)
+            else:
+                import ctypes
+
+                ctypes.string_at(0)
+        return x
+    return f
+
+
+def assert_reaped(pids):
+    """No worker process left running, nor a zombie: each was waited for."""
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            continue
+        raise AssertionError(f"worker process {pid} is still there (state {state})")
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("how, status", [("exit", "with exit code 3"), ("segfault", "killed by SIGSEGV"),
+                                         ("sigkill", "killed by SIGKILL")])
+def test_a_task_that_kills_its_worker_fails_the_job(fresh, how, status):
+    """Under local[N] (one attempt per task, as PySpark's), a crash fails the job at once."""
+    import re
+    import time
+
+    from fastrdd.errors import WorkerLostError
+
+    sc = fresh("local[2]")
+    before = {e.pid for e in executors(sc)}
+    started = time.monotonic()
+    with pytest.raises(WorkerLostError) as info:
+        sc.parallelize(range(20), 5).map(crash_at_5(how)).collect()
+    assert time.monotonic() - started < 20
+    message = str(info.value)
+    assert re.search(r"partition 1 of stage \d+ failed 1 time\(s\)", message), message
+    assert f"exited unexpectedly (crashed) {status}" in message or \
+        f"exited unexpectedly (crashed): {status}" in message, message
+    crashed = int(re.search(r"process (\d+) exited", message).group(1))
+    assert crashed in before
+    # the pool replaced it; the same context runs the next job
+    assert sc.parallelize(range(20), 5).map(lambda x: x * 2).sum() == 2 * sum(range(20))
+    after = {e.pid for e in executors(sc)}
+    assert len(after) == 2 and crashed not in after
+    assert_reaped([crashed])
+    sc.stop()
+    assert_reaped(before | after)
+
+
+@pytest.mark.timeout(60)
+def test_a_crashing_task_gets_the_attempts_of_local_n_f(fresh, tmp_path):
+    from fastrdd.errors import WorkerLostError
+
+    sc = fresh("local[2,3]")
+    with pytest.raises(WorkerLostError, match=r"partition 1 of stage \d+ failed 3 time\(s\)"):
+        sc.parallelize(range(20), 5).map(crash_at_5("exit", str(tmp_path))).collect()
+    assert len(os.listdir(tmp_path)) == 3  # three attempts, each on a new worker
+    assert sc.parallelize(range(4), 2).collect() == [0, 1, 2, 3]
+
+
+def leave_at_3(how):
+    """A map function that ends its task the way the user asks, at 3."""
+    import sys
+
+    def f(x):
+        if x == 3:
+            if how == "sys.exit(2)":
+                sys.exit(2)
+            elif how == "exit()":
+                exit()
+            elif how == "quit('bye')":
+                quit("bye")
+            else:
+                raise KeyboardInterrupt
+        return x
+    return f
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("how, exit_type, code", [("sys.exit(2)", "SystemExit", 2),
+                                                  ("exit()", "SystemExit", None),
+                                                  ("quit('bye')", "SystemExit", "bye"),
+                                                  ("KeyboardInterrupt", "KeyboardInterrupt", None)])
+def test_sys_exit_or_keyboard_interrupt_in_a_task_fails_the_job_not_the_worker(fresh, how,
+                                                                              exit_type, code):
+    """The task fails with its traceback (as PySpark's); the driver goes on, the worker too."""
+    import re
+
+    from fastrdd.errors import TaskExitError
+
+    sc = fresh("local[2]")
+    before = {e.pid for e in executors(sc)}
+    with pytest.raises(TaskExitError) as info:
+        sc.parallelize(range(6), 3).map(leave_at_3(how)).collect()
+    error = info.value
+    assert isinstance(error, Exception)  # never SystemExit in the driver: it would end it
+    assert re.match(rf"partition 1 of stage \d+ raised {exit_type}", str(error)), str(error)
+    assert (error.exit_type, error.code) == (exit_type, code)
+    assert exit_type in str(error.__cause__) and "in f" in str(error.__cause__)  # worker traceback
+    assert sc.parallelize(range(6), 3).map(lambda x: x + 1).collect() == list(range(1, 7))
+    assert {e.pid for e in executors(sc)} == before  # no worker ended
+    sc.stop()
+    assert_reaped(before)

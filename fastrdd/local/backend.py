@@ -11,7 +11,11 @@ the driver is ever inherited half-held.  Driver and worker talk over a
 private pair of pipes (``framing.py``); nothing else can write to them, so
 nothing unauthenticated is ever unpickled.  The pool keeps its size: a
 worker that dies, stops sending heartbeats or is removed is replaced by a
-new process (a new executor id), reported as ``ExecutorAdded``.
+new process (a new executor id), reported as ``ExecutorAdded``.  A worker
+that exits, is killed or hangs is reported ``ExecutorLost(by_task=True)``
+with its exit code or signal: nothing outside the driver manages these
+processes, so the task it was running most likely ended it, and that counts
+as a failure of the task (``local[N,F]``), not a free re-run.
 
 State per worker (``_Process``): its process, pipes, directory (shuffle
 outputs and disk blocks, read by other workers through
@@ -200,16 +204,13 @@ class LocalBackend(SchedulerBackend):
                 handle.reported = True
                 lost.append(handle.wid)
                 events.append(ExecutorLost(
-                    handle.wid, f"no heartbeat for {self.heartbeat_timeout:g} s (hung or stopped)"))
+                    handle.wid, f"process {handle.proc.pid} sent no heartbeat for "
+                    f"{self.heartbeat_timeout:g} s (hung or stopped), so it was killed", True))
                 continue
             if not handle.alive and not handle.reported:
                 handle.reported = True
-                code = handle.proc.poll()
-                if code is None:
-                    handle.proc.kill()
-                    code = handle.proc.wait()
                 lost.append(handle.wid)
-                events.append(ExecutorLost(handle.wid, describe_exit(code)))
+                events.append(ExecutorLost(handle.wid, describe_exit(handle.proc), True))
         for wid in lost:  # the pool keeps its size
             self._replace(wid)
         events.extend(ExecutorAdded(self._workers[w].info()) for w in self._added
@@ -229,9 +230,19 @@ def worker_path(extra=()):
     return os.pathsep.join(dict.fromkeys(entries))
 
 
-def describe_exit(code):
-    if code is None:
-        return "its connection closed"
+#: seconds a worker whose pipe closed is given to exit, so that its own exit
+#: status (not our SIGKILL) is what the error reports
+EXIT_WAIT = 2.0
+
+
+def describe_exit(proc):
+    """How a worker process whose pipe closed ended, in words for an error message."""
+    try:
+        code = proc.wait(timeout=EXIT_WAIT)
+    except subprocess.TimeoutExpired:  # it closed its pipe but lives on: end it
+        proc.kill()
+        proc.wait()
+        return f"process {proc.pid} closed its pipe to the driver, so it was killed"
     if code < 0:
         import signal
 
@@ -239,5 +250,5 @@ def describe_exit(code):
             name = signal.Signals(-code).name
         except ValueError:
             name = f"signal {-code}"
-        return f"it was killed by {name}"
-    return f"it exited with code {code}"
+        return f"process {proc.pid} exited unexpectedly (crashed): killed by {name}"
+    return f"process {proc.pid} exited unexpectedly (crashed) with exit code {code}"

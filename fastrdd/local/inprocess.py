@@ -6,7 +6,9 @@ hands it the message at once, so a task runs inside the driver's call to
 ``send``, on the driver's thread: ``breakpoint()`` or ``pdb`` in a user
 function stops there, in the terminal the program runs in.  Messages still
 go through ``protocol.dumps``/``loads``, so what cannot be shipped to a
-real worker fails here too.
+real worker fails here too.  A KeyboardInterrupt raised in a task propagates
+as it is, a Ctrl-C on the driver's thread being indistinguishable from it;
+a task's ``sys.exit()`` fails the job as it does in a worker process.
 
 It is also the scheduler's test double: ``lose(executor_id)`` makes an
 executor vanish as a crashed process would (reported by the next
@@ -59,6 +61,7 @@ class InProcessBackend(SchedulerBackend):
 
         self._workers[eid] = Worker(reply, directory, eid, LocalBlockFetcher(self.app_dir),
                                     **self.worker_options)
+        self._workers[eid].on_driver_thread = True
         for message in self.sticky:
             self.send(eid, message)
         return eid
@@ -84,10 +87,13 @@ class InProcessBackend(SchedulerBackend):
         """Inject ``message`` as if executor ``executor_id`` had sent it (tests)."""
         self._events.append(MessageReceived(executor_id, message))
 
-    def lose(self, executor_id, reason="it was lost (test)"):
-        """Make an executor vanish; the next poll reports it lost and its replacement added."""
+    def lose(self, executor_id, reason="it was lost (test)", by_task=False):
+        """Make an executor vanish; the next poll reports it lost and its replacement added.
+
+        ``by_task``: as a crashed local worker process is reported (its task ended it).
+        """
         self._drop(executor_id)
-        self._events.append(ExecutorLost(executor_id, reason))
+        self._events.append(ExecutorLost(executor_id, reason, by_task))
         self._events.append(ExecutorAdded(self._info(self._add())))
 
     def remove_executor(self, executor_id, reason):

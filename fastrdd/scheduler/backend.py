@@ -61,6 +61,11 @@ class ExecutorLost(NamedTuple):
     executor_id: int
     #: why, in words for an error message ("it was killed by SIGKILL")
     reason: str
+    #: it ended on its own, so the task it ran most likely ended it (a local
+    #: process that exited or hung): that task counts a failure
+    #: (``spark.task.maxFailures``) instead of a loss to re-run for free.  A
+    #: remote worker can be lost from outside (a node, the network): False
+    by_task: bool = False
 
 
 class SchedulerBackend(abc.ABC):

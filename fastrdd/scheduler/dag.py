@@ -40,9 +40,12 @@ Failure handling, the same for every backend:
 * a task raising: retried until it failed ``max_failures`` times, then the
   job fails with the user's exception type, message and worker traceback;
 * a worker lost (died, or silent past the heartbeat timeout): forgotten
-  (a local backend starts a replacement itself); its running tasks are re-queued (at most ``max_worker_losses`` times each);
-  its cached partitions and map outputs are forgotten, and recomputed from
-  lineage when needed -- only those;
+  (a local backend starts a replacement itself); its running task is
+  re-queued (at most ``max_worker_losses`` times each), or, when the backend
+  says the task most likely ended it (``ExecutorLost.by_task``: a local
+  process that crashed or hung), counted as a failure of that task, as
+  above; its cached partitions and map outputs are forgotten, and
+  recomputed from lineage when needed -- only those;
 * a reduce task that cannot read a map output (``FetchFailedError``): that
   output is marked missing, the stage drains, its map stage re-runs for the
   missing partitions, then the stage resumes.
@@ -327,7 +330,7 @@ class DAGScheduler:
     def poll(self, timeout):
         """The backend's events, with executors added and lost already accounted for.
 
-        Returns [(executor id, message)] and [(executor id, reason)] of losses.
+        Returns [(executor id, message)] and the ``ExecutorLost`` events.
         """
         messages, lost = [], []
         for event in self.backend.poll(timeout):
@@ -336,7 +339,7 @@ class DAGScheduler:
                 self._add_executor(event.info)
             elif kind is ExecutorLost:
                 self._executor_gone(event.executor_id, event.reason)
-                lost.append((event.executor_id, event.reason))
+                lost.append(event)
             else:
                 messages.append((event.executor_id, event.message))
         return messages, lost
@@ -370,8 +373,8 @@ class DAGScheduler:
             deadline = time.monotonic() + UNPERSIST_TIMEOUT
             while waiting and time.monotonic() < deadline:
                 messages, lost = self.poll(0.05)
-                for wid, _ in lost:
-                    waiting.discard(wid)
+                for event in lost:
+                    waiting.discard(event.executor_id)
                 for wid, msg in messages:
                     if msg == protocol.Unpersisted(rdd_id):
                         waiting.discard(wid)

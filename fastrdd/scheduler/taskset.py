@@ -4,15 +4,18 @@
 partition for each idle executor (preferring the one that caches its input,
 for up to ``locality_wait`` s), sends the stage blob once per executor and
 then a ``RunTask`` per partition, and reads the reports.  A lost worker's
-tasks are queued again; a lost map output drains the stage so that the
-scheduler can recompute it first.
+tasks are queued again, unless its backend says the task most likely ended
+it (a local process that crashed or hung): then that is a failure of the
+task, as a raised exception is.  A lost map output drains the stage so that
+the scheduler can recompute it first.
 """
 import pickle
 import time
 from collections import deque
 
 from fastrdd import accumulators, protocol
-from fastrdd.errors import JobCancelledError, JobFailedError, RemoteTraceback, TaskError, WorkerLostError
+from fastrdd.errors import (JobCancelledError, JobFailedError, RemoteTraceback, TaskError,
+                            TaskExitError, WorkerLostError)
 from fastrdd.scheduler import events
 
 __all__ = ["StageRun", "remote_traceback"]
@@ -132,8 +135,8 @@ class StageRun:
             if not self.draining:
                 self.launch()
             messages, lost = self.sched.poll(0.2 if self.running else 0.02)
-            for wid, reason in lost:
-                self.on_lost(wid, reason)
+            for event in lost:
+                self.on_lost(event.executor_id, event.reason, event.by_task)
             for wid, msg in messages:
                 self.on_message(wid, msg)
             if self.failure is not None:
@@ -227,8 +230,13 @@ class StageRun:
         self.bus.post(events.TaskEnd(self.stage_id, tid, split, attempt, wid, status,
                                      time.monotonic() - launched, metrics, error, events.now()))
 
-    def on_lost(self, wid, reason):
-        """A worker is gone (the scheduler has forgotten it already): re-queue its tasks."""
+    def on_lost(self, wid, reason, by_task=False):
+        """A worker is gone (the scheduler has forgotten it already): re-queue its tasks.
+
+        ``by_task``: the worker ended on its own while running a task (a local
+        process), which most likely ended it: re-running it for free would
+        crash every replacement, so it counts as a failure of that task.
+        """
         # partitions waiting for it go where their input is now (a second copy), if anywhere
         for split in self.by_worker.pop(wid, ()):
             if split in self.pending:
@@ -242,15 +250,31 @@ class StageRun:
             info = self.running.pop(tid)
             self.task_end(tid, info, "LOST", error=f"worker {wid} lost: {reason}")
             split = info[0]
+            if by_task:
+                self.on_crash(split, wid, reason)
+                continue
             count = self.losses[split] = self.losses.get(split, 0) + 1
             if count > self.sched.max_worker_losses:
                 self.failure = WorkerLostError(
-                    f"task {split} of stage {self.stage_id} lost its worker {count} times; "
+                    f"partition {split} of stage {self.stage_id} lost its worker {count} times; "
                     f"last time {reason}")
             else:
                 self.queue(split)
         if any(None in self.sched.map_outputs.get(sid, ()) for sid in self.shuffle_ids):
             self.draining = True
+
+    def on_crash(self, split, wid, reason):
+        """The worker running ``split`` ended on its own: one failure of the task (as PySpark)."""
+        count = self.failures[split] = self.failures.get(split, 0) + 1
+        barrier = bool(self.properties and "fastrdd.barrier.tasks" in self.properties)
+        if count < self.sched.max_failures and not barrier:
+            self.queue(split)
+            return
+        self.failure = WorkerLostError(
+            f"partition {split} of stage {self.stage_id} failed {count} time(s); the last time "
+            f"its worker {wid} was lost while running it: {reason}. The task's code most likely "
+            f"ended it (os._exit(), a crash in a C extension, a signal, a hang); a new worker has "
+            f"taken its place. Attempts per task: local[N,F] or spark.task.maxFailures")
 
     def user_error(self, error, traceback_text, split, count):
         """The user's exception, with the worker's frames as its own traceback."""
@@ -261,6 +285,8 @@ class StageRun:
             exc = JobFailedError(f"task {split} failed and its exception could not be read: {e}")
         if not isinstance(exc, BaseException):
             exc = TaskError(type(exc).__name__, str(exc))
+        elif not isinstance(exc, Exception):  # SystemExit, KeyboardInterrupt: not the driver's
+            exc = exit_error(exc, split, self.stage_id)
         exc.__cause__ = RemoteTraceback(traceback_text)
         tb = remote_traceback(frames, self.sched.show_engine_frames)
         if tb is not None:
@@ -272,6 +298,19 @@ class StageRun:
         if hasattr(exc, "add_note"):
             exc.add_note(note)
         return exc
+
+
+def exit_error(exc, split, stage_id):
+    """The ``TaskExitError`` standing for a task's SystemExit or KeyboardInterrupt."""
+    name = type(exc).__name__
+    where = f"partition {split} of stage {stage_id}"
+    if isinstance(exc, SystemExit):
+        return TaskExitError(f"{where} raised SystemExit({exc.code!r}): the task's code called "
+                             f"sys.exit() or exit(); a task must return or raise an exception, "
+                             f"not end its worker (the worker carries on)", name, exc.code)
+    why = " (workers ignore Ctrl-C: the task's code raised it)" \
+        if isinstance(exc, KeyboardInterrupt) else ""
+    return TaskExitError(f"{where} raised {name}{why}; the worker carries on", name)
 
 
 def _last_line(text):

@@ -182,6 +182,10 @@ class TaskRuntime:
 class Worker:
     """The worker's state machine; ``send`` is its only way out."""
 
+    #: tasks run on the driver's own thread (``inprocess``): a KeyboardInterrupt
+    #: there may be the user's Ctrl-C, so it propagates to the driver as one
+    on_driver_thread = False
+
     def __init__(self, send, directory, worker_id, fetcher, budget=None, hysteresis=HYSTERESIS,
                  spill_dirs=None, storage_fraction=0.5, compress_spills=True, compress_blocks=False,
                  address=None):
@@ -349,8 +353,10 @@ class Worker:
             self.send(protocol.TaskFailed(task_id, "fetch", (e.shuffle_id, e.map_id), str(e)))
         except SpillCorruptedError as e:  # not the user's fault: the task is simply run again
             self.send(protocol.TaskFailed(task_id, "corrupt", None, str(e)))
-        except BaseException as e:  # the user's error, reported whole
-            if isinstance(e, (SystemExit, KeyboardInterrupt)) and not self.running:
+        except BaseException as e:  # the user's error (sys.exit() too), reported whole
+            if isinstance(e, KeyboardInterrupt) and self.on_driver_thread:
+                e.add_note(f"(fastrdd: in partition {split} of stage {stage_id}, on the "
+                           f"driver's thread)")
                 raise
             import traceback
 
