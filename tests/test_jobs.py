@@ -94,3 +94,28 @@ def test_status_tracker_and_local_properties(sc):
     assert tracker.getActiveJobsIds() == [] and tracker.getActiveStageIds() == []
     assert tracker.getJobInfo(10 ** 9) is None
     assert sc.getLocalProperty("my.key") is None
+
+
+def test_a_jobs_stage_ids_count_its_skipped_stages_as_in_pyspark(fresh):
+    sc = fresh("local[2]", spark_ui_port="0")
+    rdd = sc.parallelize(range(10)).map(lambda x: (x, x))
+    parted = rdd.partitionBy(2)
+    tracker = sc.statusTracker()
+    counts = {}
+    for group, make in [("t1", lambda: parted.join(parted)), ("t3", lambda: parted.cogroup(parted)),
+                        ("t4", lambda: parted.cogroup(rdd)),
+                        ("t5", lambda: parted.map(lambda kv: kv).reduceByKey(max).groupByKey())]:
+        sc.setJobGroup(group, "test", True)
+        assert len(make().collect()) == 10
+        (job,) = tracker.getJobIdsForGroup(group)
+        counts[group] = len(tracker.getJobInfo(job).stageIds)
+        sc.setLocalProperty("spark.jobGroup.id", None)
+    # PySpark 4.3 reports 2, 2, 3, 3: partitionBy's map stage, run once, is skipped
+    # (yet counted) by the later jobs
+    assert counts == {"t1": 2, "t3": 2, "t4": 3, "t5": 3}
+    from fastrdd.ui import api
+
+    (t5,) = tracker.getJobIdsForGroup("t5")
+    skipped = api.job(sc._ui_store, t5)["skippedStageIds"]
+    assert len(skipped) == 1 and tracker.getStageInfo(skipped[0]).numTasks == 2
+    assert [s["status"] for s in api.stages(sc._ui_store, "skipped")].count("SKIPPED") >= 3

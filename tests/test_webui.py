@@ -224,7 +224,7 @@ def test_a_log_still_being_written_is_followed(tmp_path):
 
     path = tmp_path / "app.jsonl.inprogress"
     start = events.ApplicationStart("app-1", "n", "local", "u", "0", {}, 1.0)
-    job = events.JobStart(0, "count at x.py:1", {}, {}, 2.0)
+    job = events.JobStart(0, "count at x.py:1", {}, {}, [], 2.0)
     with open(path, "w") as f:
         for e in (start, job):
             f.write(json.dumps({"Event": type(e).__name__, **e._asdict()}) + "\n")

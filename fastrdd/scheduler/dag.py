@@ -63,7 +63,7 @@ from fastrdd.errors import JobCancelledError, JobFailedError
 from fastrdd.scheduler import events
 from fastrdd.scheduler.backend import ExecutorAdded, ExecutorLost
 from fastrdd.scheduler.closure import dumps_stage
-from fastrdd.scheduler.jobgraph import describe_job
+from fastrdd.scheduler.jobgraph import describe_job, shuffles_of
 from fastrdd.scheduler.status import JobRegistry
 from fastrdd.scheduler.taskset import StageRun
 
@@ -157,8 +157,12 @@ class DAGScheduler:
             self.active_jobs[job.job_id] = job
         graph = describe_job(rdd, self._shuffle_done, len(partitions)) \
             if self.describe_jobs else {}
+        # map stages whose output is there already: never run, but part of the job, as
+        # Spark counts them (its skipped stages), each with a stage id of its own
+        skipped = [(next(self._stage_ids), shuffle_id, maps)
+                   for shuffle_id, maps in shuffles_of(rdd) if self._shuffle_done(shuffle_id)]
         self.bus.post(events.JobStart(job.job_id, name or f"job at {rdd._site[1]}",
-                                      dict(properties or {}), graph, events.now()))
+                                      dict(properties or {}), graph, skipped, events.now()))
         try:
             with self.lock:
                 self._release_shuffles()

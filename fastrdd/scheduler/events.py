@@ -53,6 +53,9 @@ class JobStart(NamedTuple):
     #: the lineage to run, as ``scheduler.lineage.describe_job`` draws it:
     #: {"rdds": [...], "stages": [...]} (plain data, for the UI's picture)
     graph: dict
+    #: [stage id, shuffle id, tasks] of the job's map stages already done (Spark's
+    #: skipped stages: never submitted, counted in the job's stage ids)
+    skipped_stages: list
     time: float
 
 

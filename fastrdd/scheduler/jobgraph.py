@@ -19,7 +19,7 @@ the keys differ).  A map stage whose output is already there is
 (``truncated``): a picture of a thousand-step loop helps nobody.
 """
 
-__all__ = ["describe_job", "MAX_RDDS"]
+__all__ = ["describe_job", "shuffles_of", "MAX_RDDS"]
 
 #: RDDs drawn at most per job
 MAX_RDDS = 300
@@ -87,3 +87,26 @@ def _level_words(level):
     where = " ".join(w for w, on in (("Disk", level.useDisk), ("Memory", level.useMemory)) if on)
     kind = "Deserialized" if level.deserialized else "Serialized"
     return f"{where or 'None'} {kind} {level.replication}x Replicated"
+
+
+def shuffles_of(rdd):
+    """``(shuffle id, map tasks)`` of every shuffle in ``rdd``'s lineage, parents first.
+
+    Spark counts a job's map stages over its whole lineage, those whose
+    output is already there (skipped) included; this walk is what that
+    count needs, without describing every RDD.
+    """
+    found, seen, stack = [], set(), [rdd]
+    while stack:
+        r = stack.pop()
+        if r._id in seen:
+            continue
+        seen.add(r._id)
+        dep = r._shuffle_dep
+        if dep is not None:
+            found.append((dep.shuffle_id, dep.num_maps))
+            stack.append(r._parent)
+        else:
+            stack.extend(r._narrow_parents())
+    found.reverse()
+    return found

@@ -100,7 +100,11 @@ class JobRegistry:
                     stage.done = True
                     stage.active = 0
             elif kind is events.JobStart:
-                self.jobs[event.job_id] = JobRecord(event.job_id, event.properties)
+                job = self.jobs[event.job_id] = JobRecord(event.job_id, event.properties)
+                for stage_id, _, tasks in event.skipped_stages or ():
+                    stage = self.stages[stage_id] = StageRecord(stage_id, "skipped", tasks)
+                    stage.done = True
+                    job.stage_ids.append(stage_id)
                 while len(self.jobs) > RETAINED_JOBS:
                     oldest = next(iter(self.jobs))
                     for sid in self.jobs.pop(oldest).stage_ids:

@@ -50,7 +50,8 @@ def _job(row, stages):
     """A job's row; its totals count the stages still to run, as planned in its graph."""
     mine = [stages[s] for s in row.stage_ids if s in stages]
     planned = row.graph.get("stages", ())
-    skipped = [s for s in planned if s.get("skipped")]
+    skipped = [s for s in planned if s.get("skipped")] or [
+        {"key": k, "tasks": 0} for k in row.skipped]
     submitted = {s.shuffle_id for s in mine}
     pending = [s for s in planned if not s.get("skipped") and s["key"] not in submitted]
     tasks = sum(s.num_tasks for s in mine) + sum(s.get("tasks", 0) for s in pending)
@@ -58,7 +59,9 @@ def _job(row, stages):
         "jobId": row.job_id, "name": row.name, "description": row.description,
         "submissionTime": spark_time(row.submitted), "completionTime": spark_time(row.completed),
         "duration": _ms((row.completed or time.time()) - row.submitted),
-        "stageIds": list(row.stage_ids), "jobGroup": row.group, "status": row.status,
+        "stageIds": sorted(row.stage_ids + list(row.skipped.values())),
+        "skippedStageIds": sorted(row.skipped.values()),
+        "jobGroup": row.group, "status": row.status,
         "errorMessage": row.error,
         "numTasks": tasks,
         "numActiveTasks": sum(s.active for s in mine),
@@ -246,7 +249,7 @@ def job_graph(store, job_id):
         if row is None:
             raise LookupError(f"unknown job: {job_id}")
         graph = row.graph
-        status = {}
+        status = {key: (stage_id, "SKIPPED") for key, stage_id in row.skipped.items()}
         for sid in row.stage_ids:
             s = store.stages.get(sid)
             if s is not None:  # a re-run of a map stage: its newest attempt tells

@@ -203,7 +203,7 @@ def stages_page(store, query):
     stages = api.stages(store)
     parts = ["<h2>Stages for All Jobs</h2>"]
     for status, title in (("ACTIVE", "Active Stages"), ("COMPLETE", "Completed Stages"),
-                          ("FAILED", "Failed Stages")):
+                          ("FAILED", "Failed Stages"), ("SKIPPED", "Skipped Stages")):
         mine = [s for s in stages if s["status"] == status]
         parts.append(f'<h3 id="{status.lower()}-stages">{title} ({len(mine)})</h3>')
         parts.append(_table(STAGE_HEADERS, _stage_rows(mine), f"stages stages-{status.lower()}"))

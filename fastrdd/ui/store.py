@@ -43,6 +43,8 @@ class JobRow:
         self.status = "RUNNING"
         self.error = None
         self.stage_ids = []
+        #: shuffle id -> stage id of the map stages skipped (their output was there)
+        self.skipped = {}
 
 
 class StageRow:
@@ -56,7 +58,7 @@ class StageRow:
         self.num_tasks = event.num_tasks
         self.submitted = event.time
         self.completed = None
-        #: ACTIVE, COMPLETE or FAILED
+        #: ACTIVE, COMPLETE, FAILED or SKIPPED (a map stage whose output was there)
         self.status = "ACTIVE"
         self.failure = None
         self.active = self.succeeded = self.failed = 0
@@ -151,7 +153,13 @@ class AppStore:
 
     # -- jobs and stages -------------------------------------------------------
     def _job_start(self, e):
-        self.jobs[e.job_id] = JobRow(e)
+        self.jobs[e.job_id] = job = JobRow(e)
+        for stage_id, shuffle_id, tasks in e.skipped_stages or ():
+            job.skipped[shuffle_id] = stage_id
+            stage = self.stages[stage_id] = StageRow(events.StageSubmitted(
+                stage_id, e.job_id, "map", f"shuffle {shuffle_id} (output already there)", None,
+                shuffle_id, tasks, e.time))
+            stage.status, stage.completed = "SKIPPED", e.time
         for rdd_id, info in (e.graph or {}).get("rdds", {}).items():
             self.rdd_info[int(rdd_id)] = info
             row = self.rdds.get(int(rdd_id))
