@@ -15,6 +15,7 @@ at 15-35M records/s:
     records --(exact-type dispatch, C)--> _Writer buffer --> b"M..." bytes
        | first record that is not plain (or msgpack would refuse it)
        +--> b"P" + pickle.dumps(records, protocol=5)
+                  (cloudpickle when pickle refuses them or names __main__)
 
 and the reader builds tuples and lists straight from the bytes, with no
 ``ext_hook`` round trip into Python for lists.
@@ -100,6 +101,8 @@ cdef Py_ssize_t _LEN_MAX = 0xFFFFFFFF
 # once at import.
 cdef object _pickle_dumps = pickle.dumps
 cdef object _pickle_loads = pickle.loads
+#: how pickle names the module of a class or function defined in a script
+cdef bytes _MAIN_MODULE = b"__main__"
 
 
 # ---------------------------------------------------------------- writing --
@@ -377,7 +380,22 @@ cdef int _write(_Writer w, object x, int depth) except -1:
 
 
 cdef bytes _pickled(list batch):
-    return PICKLE_TAG + _pickle_dumps(batch, protocol=_PICKLE_PROTOCOL)
+    # pickle, or cloudpickle for a batch pickle refuses or that names
+    # __main__: the twin's ``_pickled`` says why
+    cdef bytes data
+    try:
+        data = _pickle_dumps(batch, protocol=_PICKLE_PROTOCOL)
+    except Exception:
+        return PICKLE_TAG + _by_value(batch)
+    if _MAIN_MODULE in data:
+        return PICKLE_TAG + _by_value(batch)
+    return PICKLE_TAG + data
+
+
+cdef bytes _by_value(list batch):
+    import cloudpickle
+
+    return cloudpickle.dumps(batch, protocol=_PICKLE_PROTOCOL)
 
 
 @cython.boundscheck(False)

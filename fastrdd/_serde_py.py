@@ -12,6 +12,11 @@ A batch is one ``bytes`` object whose first byte says how the rest is coded::
     batch := b"M" msgpack-array(record, ...)     every record is plain
            | b"P" pickle-protocol-5(list)        anything else
 
+A b"P" payload is written by cloudpickle instead of pickle when pickle
+refuses the batch or names ``__main__`` in it (see ``_pickled``): records
+whose class was made in a function or in the user's script then reach
+another process.  Either way ``pickle.loads`` reads it.
+
 The choice is made per batch: a single record that is not plain sends the
 whole batch to pickle, so a batch never mixes the two codings.
 
@@ -76,6 +81,8 @@ LIST_EXT_CODE = 1
 MAX_DEPTH = 100
 
 _PICKLE_PROTOCOL = 5
+#: how pickle names the module of a class or function defined in a script
+_MAIN_MODULE = b"__main__"
 _INT_MIN = -(2**63)
 _INT_MAX = 2**64 - 1
 
@@ -130,7 +137,32 @@ def _convert(x, packer):
 
 
 def _pickled(batch):
-    return PICKLE_TAG + pickle.dumps(batch, protocol=_PICKLE_PROTOCOL)
+    """The b"P" coding of ``batch``: pickle, or cloudpickle when pickle would not do.
+
+    Plain pickle writes a class by reference (module and name), which another
+    process can only follow if the class is importable there.  Classes made
+    in a function (a local ``namedtuple``, a class in a test) refuse to pickle
+    at all, and classes of ``__main__`` pickle on the driver but name a
+    ``__main__`` that a worker does not have.  Such batches go to cloudpickle,
+    which writes those classes by value (as PySpark's default serializer
+    does); ``pickle.loads`` reads both.  A reference to ``__main__`` is found
+    by looking for the module name in the output: a search at memory speed,
+    and a false alarm (a string record "__main__") only costs the cloudpickle
+    path.  Batches of importable types pay nothing else.
+    """
+    try:
+        data = pickle.dumps(batch, protocol=_PICKLE_PROTOCOL)
+    except Exception:  # noqa: BLE001 - whatever pickle refuses, cloudpickle gets a try
+        return PICKLE_TAG + _by_value(batch)
+    if _MAIN_MODULE in data:
+        return PICKLE_TAG + _by_value(batch)
+    return PICKLE_TAG + data
+
+
+def _by_value(batch):
+    import cloudpickle
+
+    return cloudpickle.dumps(batch, protocol=_PICKLE_PROTOCOL)
 
 
 def dumps_batch(records):

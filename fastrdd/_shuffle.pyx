@@ -12,16 +12,13 @@ only how the work is done:
   The rarer types (complex, Decimal, dates and times, memoryview, anything
   else) have their rules written once, in the twin's ``_rare_key``, which
   this module calls and whose tuple or bytes answer it hashes in C.
-* ``str`` keys are hashed without building a ``bytes`` object: ASCII text is
-  its own UTF-8, so the CRC runs over the string's buffer; other text is
-  encoded to UTF-8 one code point at a time straight into the CRC.  That
-  encoding is the ``surrogatepass`` one (a lone surrogate becomes its 3-byte
-  form), so it needs no error path.  ``PyUnicode_AsUTF8AndSize`` would also
-  avoid the copy for ASCII, but it caches a UTF-8 copy on every non-ASCII
-  string, which would stay alive as long as the key does.
-* CRC-32 is zlib's (reflected polynomial 0xEDB88320), computed eight bytes
-  at a time with eight lookup tables; byte strings of ``_NOGIL_BYTES`` or
-  more are hashed with the GIL released.
+* ``str`` keys are hashed without building a ``bytes`` object: on a
+  little-endian machine CPython's canonical storage of a string (one, two or
+  four bytes a code point) is exactly the bytes the twin hashes, so SipHash
+  runs over the string's buffer; elsewhere the twin's encoding is built.
+* SipHash-1-3 with the all-zero key (CPython's ``hash`` of bytes under
+  ``PYTHONHASHSEED=0``) is C code in this file; inputs of ``_NOGIL_BYTES``
+  or more are hashed with the GIL released.
 * The pair loops read tuples and lists of length 2 through the C API and
   only fall back to ``rec[0]``/``rec[1]`` for subclasses.
 * ``bucket_pairs`` over a list or tuple with the default hash works in two
@@ -38,7 +35,7 @@ from cpython.number cimport PyIndex_Check, PyNumber_Add, PyNumber_AsSsize_t, PyN
 from cpython.object cimport Py_TYPE, PyObject
 from cpython.ref cimport Py_INCREF
 from cpython.sequence cimport PySequence_Fast_GET_ITEM, PySequence_Fast_GET_SIZE
-from cpython.unicode cimport PyUnicode_DATA, PyUnicode_GET_LENGTH, PyUnicode_KIND, PyUnicode_READ
+from cpython.unicode cimport PyUnicode_DATA, PyUnicode_GET_LENGTH, PyUnicode_KIND
 from libc.stdint cimport INT32_MAX, int32_t, int64_t, uint8_t, uint32_t, uint64_t
 
 import reprlib
@@ -48,7 +45,6 @@ import reprlib
 cdef object _rare_key = None
 
 cdef extern from "Python.h":
-    bint PyUnicode_IS_ASCII(object o)
     bint PyTuple_CheckExact(object o)
     bint PyList_CheckExact(object o)
     bint PyLong_CheckExact(object o)
@@ -71,6 +67,42 @@ cdef extern from *:
     """
     int fastrdd_unicode_ready(object o) except -1
 
+cdef extern from *:
+    """
+    /* SipHash-1-3 with an all-zero key: CPython's hash of bytes when it runs
+       with PYTHONHASHSEED=0, which is how PySpark's workers run.  Words are
+       assembled byte by byte, so the result is the same on any machine. */
+    #define FASTRDD_ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
+    #define FASTRDD_SIPROUND(v0, v1, v2, v3) do { \
+        v0 += v1; v2 += v3; v1 = FASTRDD_ROTL(v1, 13) ^ v0; v3 = FASTRDD_ROTL(v3, 16) ^ v2; \
+        v0 = FASTRDD_ROTL(v0, 32); \
+        v2 += v1; v0 += v3; v1 = FASTRDD_ROTL(v1, 17) ^ v2; v3 = FASTRDD_ROTL(v3, 21) ^ v0; \
+        v2 = FASTRDD_ROTL(v2, 32); } while (0)
+    static int64_t fastrdd_siphash13(const uint8_t *p, Py_ssize_t n) {
+        uint64_t v0 = 0x736f6d6570736575ULL, v1 = 0x646f72616e646f6dULL;
+        uint64_t v2 = 0x6c7967656e657261ULL, v3 = 0x7465646279746573ULL;
+        uint64_t m, last = (uint64_t)n << 56;
+        int64_t h;
+        int i;
+        if (n == 0) return 0;
+        for (; n >= 8; n -= 8, p += 8) {
+            m = 0;
+            for (i = 7; i >= 0; i--) m = (m << 8) | p[i];
+            v3 ^= m; FASTRDD_SIPROUND(v0, v1, v2, v3); v0 ^= m;
+        }
+        for (i = (int)n - 1; i >= 0; i--) last |= (uint64_t)p[i] << (8 * i);
+        v3 ^= last; FASTRDD_SIPROUND(v0, v1, v2, v3); v0 ^= last;
+        v2 ^= 0xff;
+        FASTRDD_SIPROUND(v0, v1, v2, v3);
+        FASTRDD_SIPROUND(v0, v1, v2, v3);
+        FASTRDD_SIPROUND(v0, v1, v2, v3);
+        h = (int64_t)(v0 ^ v1 ^ v2 ^ v3);
+        return h == -1 ? -2 : h;
+    }
+    """
+    int64_t fastrdd_siphash13(const uint8_t *p, Py_ssize_t n) noexcept nogil
+    int PY_LITTLE_ENDIAN
+
 __all__ = [
     "portable_hash",
     "bucket_pairs",
@@ -85,17 +117,14 @@ __all__ = [
 cdef uint64_t _MIX = 0x9E3779B97F4A7C15ULL
 cdef uint64_t _TUPLE_SEED = 0x345678
 cdef uint64_t _TUPLE_MULT = 1000003
+cdef uint64_t _MAXSIZE = 0x7FFFFFFFFFFFFFFFULL
 cdef int _MAX_KEY_DEPTH = 100
 MAX_KEY_DEPTH = _MAX_KEY_DEPTH
 
-#: From this many bytes on (about 50 us of CRC at 1.3 GB/s) the CRC runs
+#: From this many bytes on (tens of microseconds of SipHash) the hash runs
 #: without the GIL, so other threads get to run; below it, releasing and
 #: retaking the GIL would cost a noticeable share of the hash.
 cdef Py_ssize_t _NOGIL_BYTES = 1 << 16
-
-#: Slice-by-8 CRC-32 tables: _crc_table[0] is the classic byte table, and
-#: _crc_table[k][b] is the CRC of byte b followed by k zero bytes.
-cdef uint32_t _crc_table[8][256]
 
 cdef object _short_repr = reprlib.repr
 
@@ -103,119 +132,30 @@ cdef object _short_repr = reprlib.repr
 cdef object _MISSING = object()
 
 
-cdef void _init_crc_tables() noexcept:
-    cdef uint32_t c
-    cdef int i, j
-    for i in range(256):
-        c = <uint32_t>i
-        for j in range(8):
-            c = (c >> 1) ^ (0xEDB88320U if c & 1 else 0U)
-        _crc_table[0][i] = c
-    for i in range(256):
-        c = _crc_table[0][i]
-        for j in range(1, 8):
-            c = _crc_table[0][c & 0xFF] ^ (c >> 8)
-            _crc_table[j][i] = c
-
-
-_init_crc_tables()
-
-
 # ---------------------------------------------------------------- hashing
-
-cdef inline uint32_t _crc_byte(uint32_t crc, uint32_t byte) noexcept nogil:
-    return _crc_table[0][(crc ^ byte) & 0xFF] ^ (crc >> 8)
-
-
-cdef uint32_t _crc32(const uint8_t *p, Py_ssize_t n) noexcept nogil:
-    """zlib.crc32(p[:n])."""
-    cdef uint32_t crc = 0xFFFFFFFFU
-    cdef uint32_t lo, hi
-    while n >= 8:
-        # Assembled byte by byte so the result does not depend on the
-        # machine's byte order; compilers turn this into one load.
-        lo = crc ^ (<uint32_t>p[0] | (<uint32_t>p[1] << 8)
-                    | (<uint32_t>p[2] << 16) | (<uint32_t>p[3] << 24))
-        hi = (<uint32_t>p[4] | (<uint32_t>p[5] << 8)
-              | (<uint32_t>p[6] << 16) | (<uint32_t>p[7] << 24))
-        crc = (_crc_table[7][lo & 0xFF] ^ _crc_table[6][(lo >> 8) & 0xFF]
-               ^ _crc_table[5][(lo >> 16) & 0xFF] ^ _crc_table[4][lo >> 24]
-               ^ _crc_table[3][hi & 0xFF] ^ _crc_table[2][(hi >> 8) & 0xFF]
-               ^ _crc_table[1][(hi >> 16) & 0xFF] ^ _crc_table[0][hi >> 24])
-        p += 8
-        n -= 8
-    if n >= 4:
-        # Short keys ("user42") are the common case: one 4-byte step
-        # halves the serial table lookups of the byte loop.
-        lo = crc ^ (<uint32_t>p[0] | (<uint32_t>p[1] << 8)
-                    | (<uint32_t>p[2] << 16) | (<uint32_t>p[3] << 24))
-        crc = (_crc_table[3][lo & 0xFF] ^ _crc_table[2][(lo >> 8) & 0xFF]
-               ^ _crc_table[1][(lo >> 16) & 0xFF] ^ _crc_table[0][lo >> 24])
-        p += 4
-        n -= 4
-    while n > 0:
-        crc = _crc_byte(crc, p[0])
-        p += 1
-        n -= 1
-    return crc ^ 0xFFFFFFFFU
-
 
 cdef inline uint64_t _mix64(uint64_t x) noexcept nogil:
     x *= _MIX
     return x ^ (x >> 32)
 
 
-cdef inline int64_t _finish_bytes(uint64_t nbytes, uint32_t crc) noexcept nogil:
-    return <int64_t>_mix64((nbytes << 32) | crc)
-
-
 cdef int64_t _hash_buffer(const uint8_t *p, Py_ssize_t n) noexcept:
-    cdef uint32_t crc
+    cdef int64_t h
     if n >= _NOGIL_BYTES:
         with nogil:
-            crc = _crc32(p, n)
-    else:
-        crc = _crc32(p, n)
-    return _finish_bytes(<uint64_t>n, crc)
+            h = fastrdd_siphash13(p, n)
+        return h
+    return fastrdd_siphash13(p, n)
 
 
 cdef int64_t _hash_str(object s) except? -1:
-    cdef Py_ssize_t i, n
     cdef int kind
-    cdef void *data
-    cdef uint32_t cp
-    cdef uint32_t crc = 0xFFFFFFFFU
-    cdef uint64_t nbytes = 0
     fastrdd_unicode_ready(s)
-    n = PyUnicode_GET_LENGTH(s)
-    data = PyUnicode_DATA(s)
-    if PyUnicode_IS_ASCII(s):
-        return _hash_buffer(<const uint8_t *>data, n)
-    # UTF-8 with surrogatepass, one code point at a time, straight into the
-    # CRC.  Strings are immutable, so this could run without the GIL, but
-    # non-ASCII keys are short in practice.
     kind = PyUnicode_KIND(s)
-    for i in range(n):
-        cp = <uint32_t>PyUnicode_READ(kind, data, i)
-        if cp < 0x80:
-            crc = _crc_byte(crc, cp)
-            nbytes += 1
-        elif cp < 0x800:
-            crc = _crc_byte(crc, 0xC0 | (cp >> 6))
-            crc = _crc_byte(crc, 0x80 | (cp & 0x3F))
-            nbytes += 2
-        elif cp < 0x10000:
-            crc = _crc_byte(crc, 0xE0 | (cp >> 12))
-            crc = _crc_byte(crc, 0x80 | ((cp >> 6) & 0x3F))
-            crc = _crc_byte(crc, 0x80 | (cp & 0x3F))
-            nbytes += 3
-        else:
-            crc = _crc_byte(crc, 0xF0 | (cp >> 18))
-            crc = _crc_byte(crc, 0x80 | ((cp >> 12) & 0x3F))
-            crc = _crc_byte(crc, 0x80 | ((cp >> 6) & 0x3F))
-            crc = _crc_byte(crc, 0x80 | (cp & 0x3F))
-            nbytes += 4
-    return _finish_bytes(nbytes, crc ^ 0xFFFFFFFFU)
+    if kind == 1 or PY_LITTLE_ENDIAN:
+        return _hash_buffer(<const uint8_t *>PyUnicode_DATA(s), PyUnicode_GET_LENGTH(s) * kind)
+    b = s.encode("utf-16-le" if kind == 2 else "utf-32-le", "surrogatepass")
+    return _hash_bytes(<bytes>b)
 
 
 cdef int64_t _hash_bytes(bytes b) except? -1:
@@ -243,7 +183,7 @@ cdef int64_t _hash_tuple(tuple t, int depth) except? -1:
     _check_depth(depth)
     for i in range(n):
         h = (h ^ <uint64_t>_phash(t[i], depth + 1)) * _TUPLE_MULT
-    return <int64_t>(h ^ <uint64_t>n)
+    return <int64_t>((h ^ <uint64_t>n) & _MAXSIZE)
 
 
 cdef int64_t _hash_frozenset(frozenset s, int depth) except? -1:

@@ -21,17 +21,21 @@ Where the functions sit in a shuffle::
 
     ========================== ==============================================
     ``None``                   ``0`` (``hash(None)`` is its address before 3.12)
-    ``str`` (and subclasses)   ``_hash_bytes`` of its UTF-8 encoding; lone
-                               surrogates are encoded with ``surrogatepass``
+    ``str`` (and subclasses)   ``_hash_bytes`` of CPython's own storage of it:
+                               Latin-1 when every code point is below 256,
+                               else UTF-16-LE below 65536, else UTF-32-LE
+                               (lone surrogates kept as they are)
     ``bytes`` (and subclasses) ``_hash_bytes`` of the bytes themselves
-    ``tuple`` (and subclasses) order-sensitive combination of the items
+    ``tuple`` (and subclasses) PySpark's order-sensitive combination of the
+                               items, always >= 0
     ``frozenset``              order-independent combination of the items
     float or Decimal NaN       ``0``: since 3.10 a NaN hashes by address
     complex with a NaN part    ``hash`` of it with the NaN parts set to 0.0
-    naive ``datetime``,        ``_hash_tuple`` of the fields that equality
-    ``date``, naive ``time``   compares (their ``hash`` uses the seeded
-                               byte hash); aware ones keep ``hash``, which
-                               is computed from the UTC offset arithmetic
+    naive ``datetime``,        ``_hash_bytes`` of the packed fields CPython
+    ``date``, naive ``time``   hashes (year as two big-endian bytes, then one
+                               byte a field, microseconds as three); aware
+                               ones keep ``hash``, which is computed from the
+                               UTC offset arithmetic
     ``memoryview``             as the bytes it shows (it equals them)
     anything else              builtin ``hash(obj)``: numbers hash by value
                                in CPython, deterministically, so an int key
@@ -40,22 +44,23 @@ Where the functions sit in a shuffle::
                                running with a fixed ``PYTHONHASHSEED``.
     ========================== ==============================================
 
-    ``_hash_bytes(b)`` is ``mix64((len(b) << 32 | zlib.crc32(b)) mod 2**64)``
-    read as a signed 64-bit int, where ``mix64(x)`` is ``y ^ (y >> 32)`` with
-    ``y = x * 0x9E3779B97F4A7C15 mod 2**64``.  CRC-32 is one C call in pure
-    Python and a table loop in Cython.  Both steps of ``mix64`` are
-    bijections, so byte strings with different lengths or CRCs never
-    collide, and the high half of the product folds every input bit into
-    the low bits that ``% n`` looks at.  (MurmurHash3's ``fmix64`` mixes
-    more thoroughly but costs this twin 2.5x more per string; over runs of
-    keys like ``user0..user199999`` both spread like random assignment, a
-    chi-square per degree of freedom near 1 for 7 to 1024 partitions.)
+    Every row but the frozenset one gives what PySpark's ``portable_hash``
+    gives in its workers, which run with ``PYTHONHASHSEED=0`` unless the
+    driver's environment sets another seed: so a key lands in the partition
+    PySpark puts it in.  ``_hash_bytes(b)`` is CPython's ``hash`` of bytes
+    under that seed, computed here for any seed: SipHash-1-3 with an
+    all-zero key, ``0`` for empty input and ``-2`` for ``-1``.  Where this
+    process itself runs with ``PYTHONHASHSEED=0`` (probed at import) the
+    builtin ``hash`` is that function and is used instead.
 
-    ``_hash_tuple`` is PySpark's scheme on 64 bits: ``h = 0x345678``, then
+    ``_hash_tuple`` is PySpark's scheme: ``h = 0x345678``, then
     ``h = (h ^ item_hash) * 1000003`` per item, then ``h ^= len``, all modulo
-    ``2**64`` (a negative item hash enters as its two's complement).  ``frozenset`` sums ``mix64(item_hash)`` modulo ``2**64``
-    (addition does not care about order), adds ``len``, and finishes with
-    ``mix64``.  Every result fits in a signed 64-bit int.  Keys nested more
+    ``2**64`` (a negative item hash enters as its two's complement), and
+    finally the sign bit cleared (PySpark masks with ``sys.maxsize``).
+    ``frozenset`` sums ``mix64(item_hash)`` modulo ``2**64`` (addition does
+    not care about order), adds ``len``, and finishes with ``mix64``, where
+    ``mix64(x)`` is ``y ^ (y >> 32)`` with ``y = x * 0x9E3779B97F4A7C15 mod
+    2**64``.  Every result fits in a signed 64-bit int.  Keys nested more
     than ``MAX_KEY_DEPTH`` containers deep raise ``RecursionError``.
 
 Pair validation
@@ -71,7 +76,7 @@ import datetime
 import decimal
 import operator
 import reprlib
-import zlib
+import struct
 
 __all__ = [
     "portable_hash",
@@ -89,6 +94,10 @@ _TWO64 = 1 << 64
 #: Odd (so multiplying is a bijection mod 2**64), with its bits spread
 #: evenly: 2**64 divided by the golden ratio, as in Fibonacci hashing.
 _MIX = 0x9E3779B97F4A7C15
+#: PySpark's tuple hash masks with sys.maxsize: results are never negative.
+_MAXSIZE = (1 << 63) - 1
+#: SipHash's v0..v3 before any input, for the all-zero key of PYTHONHASHSEED=0.
+_SIP_INIT = (0x736F6D6570736575, 0x646F72616E646F6D, 0x6C7967656E657261, 0x7465646279746573)
 _TUPLE_SEED = 0x345678
 _TUPLE_MULT = 1000003
 #: Keys with tuples or frozensets nested deeper than this raise
@@ -100,7 +109,7 @@ _MISSING = object()
 
 # Local aliases: these run once per record, and a global lookup of a
 # module attribute is measurably slower than a module-global name.
-_crc32 = zlib.crc32
+_unpack_words = struct.unpack_from
 _index = operator.index
 _Decimal = decimal.Decimal
 _datetime = datetime.datetime
@@ -113,19 +122,70 @@ def _mix64(x):
     return x ^ (x >> 32)
 
 
-def _hash_bytes(b):
-    # Inlined in portable_hash's str branch; keep the two in step.
-    x = (((len(b) << 32) | _crc32(b)) * _MIX) & _M64
-    x ^= x >> 32
-    return x - _TWO64 if x & _SIGN else x
+def _siphash13(b):
+    """CPython's ``hash(b)`` for bytes under ``PYTHONHASHSEED=0`` (SipHash-1-3, zero key)."""
+    n = len(b)
+    if not n:
+        return 0
+    v0, v1, v2, v3 = _SIP_INIT
+    full = n & ~7
+    words = list(_unpack_words(f"<{full >> 3}Q", b, 0)) if full else []
+    words.append(((n & 0xFF) << 56) | int.from_bytes(b[full:], "little"))
+    for m in words:  # one compression round a word
+        v3 ^= m
+        v0 = (v0 + v1) & _M64
+        v2 = (v2 + v3) & _M64
+        v1 = ((v1 << 13 | v1 >> 51) & _M64) ^ v0
+        v3 = ((v3 << 16 | v3 >> 48) & _M64) ^ v2
+        v0 = (v0 << 32 | v0 >> 32) & _M64
+        v2 = (v2 + v1) & _M64
+        v0 = (v0 + v3) & _M64
+        v1 = ((v1 << 17 | v1 >> 47) & _M64) ^ v2
+        v3 = ((v3 << 21 | v3 >> 43) & _M64) ^ v0
+        v2 = (v2 << 32 | v2 >> 32) & _M64
+        v0 ^= m
+    v2 ^= 0xFF
+    for _ in range(3):  # finalisation rounds
+        v0 = (v0 + v1) & _M64
+        v2 = (v2 + v3) & _M64
+        v1 = ((v1 << 13 | v1 >> 51) & _M64) ^ v0
+        v3 = ((v3 << 16 | v3 >> 48) & _M64) ^ v2
+        v0 = (v0 << 32 | v0 >> 32) & _M64
+        v2 = (v2 + v1) & _M64
+        v0 = (v0 + v3) & _M64
+        v1 = ((v1 << 17 | v1 >> 47) & _M64) ^ v2
+        v3 = ((v3 << 21 | v3 >> 43) & _M64) ^ v0
+        v2 = (v2 << 32 | v2 >> 32) & _M64
+    x = v0 ^ v1 ^ v2 ^ v3
+    if x & _SIGN:
+        x -= _TWO64
+    return -2 if x == -1 else x
 
 
-def _hash_str(s):
-    try:
-        b = s.encode()
-    except UnicodeEncodeError:
-        b = s.encode("utf-8", "surrogatepass")
-    return _hash_bytes(b)
+def _str_storage(s):
+    """The bytes CPython hashes for ``s``: its canonical storage, little-endian."""
+    top = ord(max(s)) if s else 0
+    if top < 0x100:
+        return s.encode("latin-1")
+    if top < 0x10000:
+        return s.encode("utf-16-le", "surrogatepass")
+    return s.encode("utf-32-le", "surrogatepass")
+
+
+#: Probes of the builtin hash: equal to _siphash13 only when this process
+#: runs with PYTHONHASHSEED=0 (as fastrdd's local workers do), and then the
+#: builtin, in C, computes the same function far faster.
+_BUILTIN_IS_SEED0 = (hash(b"fastrdd:probe") == _siphash13(b"fastrdd:probe")
+                     and hash("\u0100\U00010000") == _siphash13(_str_storage("\u0100\U00010000")))
+
+if _BUILTIN_IS_SEED0:
+    _hash_bytes = bytes.__hash__
+    _hash_str = str.__hash__
+else:
+    _hash_bytes = _siphash13
+
+    def _hash_str(s):
+        return _siphash13(_str_storage(s))
 
 
 def _check_depth(depth):
@@ -142,8 +202,7 @@ def _hash_tuple(t, depth):
     h = _TUPLE_SEED
     for item in t:
         h = ((h ^ (_hash_item(item, depth) & _M64)) * _TUPLE_MULT) & _M64
-    h ^= len(t)
-    return h - _TWO64 if h & _SIGN else h
+    return (h ^ len(t)) & _MAXSIZE
 
 
 def _hash_frozenset(s, depth):
@@ -174,14 +233,7 @@ def portable_hash(obj):
     if cls is int:
         return hash(obj)
     if cls is str:
-        # _hash_str, inlined: str keys are common and calls are not free.
-        try:
-            b = obj.encode()
-        except UnicodeEncodeError:
-            b = obj.encode("utf-8", "surrogatepass")
-        x = (((len(b) << 32) | _crc32(b)) * _MIX) & _M64
-        x ^= x >> 32
-        return x - _TWO64 if x & _SIGN else x
+        return _hash_str(obj)
     return _hash_item(obj, 0)
 
 
@@ -232,15 +284,20 @@ def _rare_key(obj):
         return hash(obj)
     if isinstance(obj, _Decimal):
         return 0 if obj.is_qnan() else hash(obj)  # hash raises for sNaN
+    # Naive dates and times: the bytes CPython's datetime module hashes (its
+    # objects' packed data), so the result is hash(obj) under seed 0.
     if isinstance(obj, _datetime):
         if obj.utcoffset() is None:
-            return (obj.year, obj.month, obj.day, obj.hour, obj.minute, obj.second, obj.microsecond)
+            us = obj.microsecond
+            return bytes((obj.year >> 8, obj.year & 0xFF, obj.month, obj.day, obj.hour,
+                          obj.minute, obj.second, us >> 16, (us >> 8) & 0xFF, us & 0xFF))
         return hash(obj)
     if isinstance(obj, _date):
-        return (obj.year, obj.month, obj.day)
+        return bytes((obj.year >> 8, obj.year & 0xFF, obj.month, obj.day))
     if isinstance(obj, _time):
         if obj.utcoffset() is None:
-            return (obj.hour, obj.minute, obj.second, obj.microsecond)
+            us = obj.microsecond
+            return bytes((obj.hour, obj.minute, obj.second, us >> 16, (us >> 8) & 0xFF, us & 0xFF))
         return hash(obj)
     if isinstance(obj, memoryview):
         hash(obj)  # raises for writable or non-byte views, as a dict would

@@ -97,11 +97,14 @@ class SparkContext:
         self._batchSize = batchSize
         self._py_files = list(pyFiles or [])
         self._profiler_cls = profiler_cls
-        if serializer is None:
-            from fastrdd.serializers import CloudPickleSerializer
+        from fastrdd.stream_serializers import (AutoBatchedSerializer, BatchedSerializer,
+                                                CPickleSerializer)
 
-            serializer = CloudPickleSerializer()
-        self.serializer = serializer
+        # as PySpark: kept and wrapped for batching, for code that reads it; records
+        # always travel in fastrdd's own batch format (fastrdd.serializers)
+        self._unbatched_serializer = CPickleSerializer() if serializer is None else serializer
+        self.serializer = (AutoBatchedSerializer(self._unbatched_serializer) if batchSize == 0
+                           else BatchedSerializer(self._unbatched_serializer, batchSize))
         from fastrdd.masters import parse_master
 
         master = parse_master(self.master)
@@ -738,22 +741,24 @@ class SparkContext:
         >>> import os, tempfile
         >>> d = tempfile.mkdtemp()
         >>> sc.setCheckpointDir(d)
-        >>> os.path.dirname(sc.getCheckpointDir()) == d
+        >>> os.path.dirname(sc.getCheckpointDir()) == "file:" + d
         True
         """
+        if dirName.startswith("file:"):
+            dirName = dirName[len("file:"):]
         path = os.path.join(os.path.abspath(os.path.expanduser(dirName)), str(uuid.uuid4()))
         os.makedirs(path, exist_ok=True)
         self._checkpoint_dir = path
 
     def getCheckpointDir(self):
-        """The checkpoint directory, or None.
+        """The checkpoint directory as a ``file:`` URI (as PySpark gives it), or None.
 
         >>> import tempfile
         >>> sc.setCheckpointDir(tempfile.mkdtemp())
-        >>> sc.getCheckpointDir() is not None
+        >>> sc.getCheckpointDir().startswith("file:/")
         True
         """
-        return self._checkpoint_dir
+        return None if self._checkpoint_dir is None else path_uri(self._checkpoint_dir)
 
     def _after_job(self, rdd):
         """Write pending checkpoints of ``rdd``'s lineage (PySpark does it after the job)."""
@@ -901,17 +906,19 @@ class SparkContext:
             max_bytes, open_cost = self._packing()
             return self._files(name, partial(textio.combine_splits, min_partitions=minPartitions,
                                              max_bytes=max_bytes, open_cost=open_cost),
-                               partial(textio.read_split_group, use_unicode=use_unicode),
-                               "TextFileRDD")
+                               partial(textio.read_split_group_batches, use_unicode=use_unicode),
+                               "TextFileRDD", batched=True)
         return self._files(name, partial(textio.compute_splits, min_partitions=minPartitions),
-                           partial(textio.read_lines, use_unicode=use_unicode), "TextFileRDD")
+                           partial(textio.read_line_batches, use_unicode=use_unicode),
+                           "TextFileRDD", batched=True)
 
-    def _files(self, spec, plan, read, kind):
-        """An RDD of the records ``read`` yields for each split ``plan`` cuts files into."""
+    def _files(self, spec, plan, read, kind, batched=False):
+        """An RDD of the records ``read`` yields for each split ``plan`` cuts files into
+        (``batched``: ``read`` yields lists of records)."""
         from fastrdd.rdd.lineage import Files
         from fastrdd.rdd.rdd import RDD
 
-        return RDD(self, Files(str(spec), plan, read, kind, self._fs_options(spec)))
+        return RDD(self, Files(str(spec), plan, read, kind, self._fs_options(spec), batched))
 
     def _fs_options(self, spec):
         """The fsspec options of the conf (``io/filesystems.py``), refusing a per-process
@@ -1034,7 +1041,7 @@ class SparkContext:
 
         rdds = list(rdds)
         if not rdds:
-            raise ValueError("union() needs at least one RDD")
+            raise IndexError("list index out of range")  # PySpark's rdds[0], verbatim
         return union_of(self, rdds)
 
     # -- jobs ---------------------------------------------------------------

@@ -92,7 +92,11 @@ def create_backend(master, conf, app_dir, env, spill_roots=()):
     ``env`` is the environment for worker processes (executorEnv, the files
     directory); ``spill_roots`` further local directories to spill into.
     """
+    from fastrdd.storage.memory import pyspark_memory
+
     settings = worker_settings(conf, master.workers)
+    # a hard cap on each worker process's address space; not for inprocess (the driver)
+    address_space = pyspark_memory(conf.get("spark.executor.pyspark.memory"))
     if master.kind == "inprocess":
         from fastrdd.local.inprocess import InProcessBackend
 
@@ -110,7 +114,8 @@ def create_backend(master, conf, app_dir, env, spill_roots=()):
             keys_dir=conf.get("fastrdd.cluster.keys") or os.environ.get("FASTRDD_KEYS"),
             settings={"compress_spills": settings["compress_spills"],
                       "compress_blocks": settings["compress_blocks"],
-                      "fetch_timeout": float(conf.get("fastrdd.cluster.fetchTimeout", "30"))})
+                      "fetch_timeout": float(conf.get("fastrdd.cluster.fetchTimeout", "30")),
+                      "address_space": address_space})
     from fastrdd.local.backend import LocalBackend
 
     env = dict(env)
@@ -121,6 +126,8 @@ def create_backend(master, conf, app_dir, env, spill_roots=()):
                 "FASTRDD_STORAGE_FRACTION": str(settings["storage_fraction"]),
                 "FASTRDD_COMPRESS_SPILLS": "true" if settings["compress_spills"] else "false",
                 "FASTRDD_COMPRESS_BLOCKS": "true" if settings["compress_blocks"] else "false"})
+    if address_space:
+        env["FASTRDD_ADDRESS_SPACE"] = str(address_space)
     timeout = float(conf.get("fastrdd.worker.timeout", "60"))
     return LocalBackend(master.workers, app_dir, env, heartbeat_timeout=timeout,
                         spill_roots=spill_roots)

@@ -113,12 +113,17 @@ def loads(data):
 
 
 def encode_result(value):
-    """Action results: lists as record frames (fast path), anything else pickled."""
+    """Action results: a list as record frames, anything else as a one-record frame.
+
+    Both go through the record batch coding, so a value whose class was
+    made in the user's script or in a function reaches the driver (see
+    ``fastrdd._serde_py._pickled``).
+    """
     if type(value) is list:
         return ("L", dumps_records(value))
-    return ("P", pickle.dumps(value, protocol=5))
+    return ("V", dumps_records([value]))
 
 
 def decode_result(encoded):
     tag, data = encoded
-    return loads_records(data) if tag == "L" else pickle.loads(data)
+    return loads_records(data) if tag == "L" else loads_records(data)[0]

@@ -6,14 +6,29 @@ batch is one frame: a 4-byte little-endian length, then the batch bytes
 slices, action results and pickle files use this format.  Spills and cached
 blocks on disk do not: they are ``storage/spill.py``'s run files, the same
 batches in frames that carry a CRC32 and may be LZ4-compressed.
+
+PySpark's serializer classes (``PickleSerializer``, ``AutoBatchedSerializer``...)
+are importable from here too, as from ``pyspark.serializers``; they live in
+``fastrdd.stream_serializers`` and do not carry fastrdd's own records.
 """
 import struct
 from itertools import islice
 
 from fastrdd import _impl
+from fastrdd.stream_serializers import (  # noqa: F401 - PySpark's public names, re-exported
+    AutoBatchedSerializer, AutoSerializer, BatchedSerializer, CartesianDeserializer,
+    CloudPickleSerializer, CompressedSerializer, CPickleSerializer, FlattenedValuesSerializer,
+    FramedSerializer, MarshalSerializer, NoOpSerializer, PairDeserializer, PickleSerializer,
+    Serializer, SpecialLengths, UTF8Deserializer)
 
 __all__ = ["BATCH_SIZE", "chunks", "dump_frames", "iter_frames", "load_frames", "dumps_records",
-           "loads_records"]
+           "loads_records",
+           # PySpark's serializer classes (fastrdd.stream_serializers), for programs that name them
+           "Serializer", "FramedSerializer", "PickleSerializer", "CPickleSerializer",
+           "CloudPickleSerializer", "MarshalSerializer", "AutoSerializer", "BatchedSerializer",
+           "AutoBatchedSerializer", "FlattenedValuesSerializer", "CompressedSerializer",
+           "NoOpSerializer", "UTF8Deserializer", "PairDeserializer", "CartesianDeserializer",
+           "SpecialLengths"]
 
 #: Records per frame.  Bigger batches amortise per-frame costs (a header,
 #: one msgpack call); smaller ones bound the memory of a reader that holds
@@ -81,123 +96,3 @@ def dumps_records(records):
 
 
 loads_records = load_frames
-
-
-class Serializer:
-    """PySpark's serializer interface: ``dumps(obj) -> bytes`` and ``loads(bytes)``.
-
-    fastrdd chooses its own format per record batch (msgpack for plain
-    records, pickle otherwise), so a serializer given to SparkContext is
-    kept for the user's own use and compatibility; records always travel in
-    the batch format above.
-
-    >>> MarshalSerializer().loads(MarshalSerializer().dumps([1, "a"]))
-    [1, 'a']
-    >>> CPickleSerializer().loads(CPickleSerializer().dumps({"k": (1, 2)}))
-    {'k': (1, 2)}
-    """
-
-    def dumps(self, obj):
-        raise NotImplementedError
-
-    def loads(self, data):
-        raise NotImplementedError
-
-    def __eq__(self, other):
-        return type(self) is type(other) and self.__dict__ == other.__dict__
-
-    def __hash__(self):
-        return hash(type(self))
-
-    def __repr__(self):
-        return f"{type(self).__name__}()"
-
-
-class PickleSerializer(Serializer):
-    """pickle, protocol 5."""
-
-    def dumps(self, obj):
-        """Serialize ``obj`` to bytes with pickle.
-
-        >>> data = PickleSerializer().dumps({"a": [1, 2]})
-        >>> isinstance(data, bytes)
-        True
-        >>> CPickleSerializer().loads(data)
-        {'a': [1, 2]}
-        """
-        import pickle
-
-        return pickle.dumps(obj, protocol=5)
-
-    def loads(self, data):
-        """Deserialize an object from bytes written by ``dumps``.
-
-        >>> ser = PickleSerializer()
-        >>> ser.loads(ser.dumps((1, "two", 3.0)))
-        (1, 'two', 3.0)
-        """
-        import pickle
-
-        return pickle.loads(data)
-
-
-CPickleSerializer = PickleSerializer
-
-
-class CloudPickleSerializer(PickleSerializer):
-    """cloudpickle: also functions and classes defined in __main__."""
-
-    def dumps(self, obj):
-        """Serialize ``obj`` with cloudpickle, so lambdas and local functions work too.
-
-        >>> ser = CloudPickleSerializer()
-        >>> f = ser.loads(ser.dumps(lambda x: x * 2))
-        >>> f(21)
-        42
-        """
-        import cloudpickle
-
-        return cloudpickle.dumps(obj, protocol=5)
-
-
-class MarshalSerializer(Serializer):
-    """marshal: fast, for builtin types only."""
-
-    def dumps(self, obj):
-        """Serialize a builtin-typed ``obj`` to bytes with marshal.
-
-        >>> isinstance(MarshalSerializer().dumps([1, 2.0, "x"]), bytes)
-        True
-        """
-        import marshal
-
-        return marshal.dumps(obj)
-
-    def loads(self, data):
-        """Deserialize an object from bytes written by ``dumps``.
-
-        >>> ser = MarshalSerializer()
-        >>> ser.loads(ser.dumps({"k": [1, 2.5, None]}))
-        {'k': [1, 2.5, None]}
-        """
-        import marshal
-
-        return marshal.loads(data)
-
-
-class BatchedSerializer(Serializer):
-    """A serializer applied to lists of ``batchSize`` records."""
-
-    UNLIMITED_BATCH_SIZE = -1
-    UNKNOWN_BATCH_SIZE = 0
-
-    def __init__(self, serializer, batchSize=UNLIMITED_BATCH_SIZE):
-        self.serializer = serializer
-        self.batchSize = batchSize
-
-    def dumps(self, obj):
-        return self.serializer.dumps(list(obj))
-
-    def loads(self, data):
-        return self.serializer.loads(data)
-

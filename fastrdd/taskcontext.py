@@ -1,24 +1,59 @@
 """TaskContext: what a running task knows about itself, as in PySpark.
 
 ``TaskContext.get()`` returns the context of the task running in this
-worker process, and None on the driver.
+worker process, and None on the driver.  ``TaskContext()`` with no
+arguments is the same as ``get()`` inside a task, as in PySpark (whose
+``__new__`` hands out the one current context).  Outside a task PySpark
+makes an empty context (every getter None) and keeps it as the current one,
+so ``get()`` returns it from then on: fastrdd does the same, so code written
+against either behaves alike.
 """
 
 __all__ = ["TaskContext", "BarrierTaskContext"]
+
+#: PySpark's message (error class NOT_IN_BARRIER_STAGE), word for word
+NOT_IN_BARRIER_STAGE = "[NOT_IN_BARRIER_STAGE] It is not in a barrier stage."
 
 
 class TaskContext:
     """Information about the running task (partition, stage, attempt)."""
 
+    #: the running task's context in this process (set by the worker runtime)
     _current = None
 
-    def __init__(self, stage_id, partition_id, attempt_number, task_attempt_id, properties=None):
+    def __new__(cls, *args, **kwargs):
+        if args or kwargs:  # the worker runtime making a task's context
+            return super().__new__(cls)
+        current = TaskContext._current
+        if current is None:  # outside a task: PySpark's empty context, kept as current
+            current = TaskContext._current = super().__new__(TaskContext)
+            current._empty()
+        return current
+
+    def __init__(self, stage_id=None, partition_id=None, attempt_number=None,
+                 task_attempt_id=None, properties=None):
+        if stage_id is None:  # TaskContext(): __new__ returned an existing context
+            return
         self._stage_id = stage_id
         self._partition_id = partition_id
         self._attempt_number = attempt_number
         self._task_attempt_id = task_attempt_id
         self._properties = properties or {}
         self._resources = {}
+        self._cpus = 1
+
+    def __reduce__(self):
+        # the default reduce calls __new__ with no arguments, which would hand
+        # back (and overwrite) the current context of the loading process
+        state = dict(self.__dict__)
+        if "_fetcher" in state:
+            state["_fetcher"] = None  # a worker's link to the driver stays there
+        return _rebuild, (type(self), state)
+
+    def _empty(self):
+        self._stage_id = self._partition_id = self._attempt_number = None
+        self._task_attempt_id = self._resources = self._cpus = None
+        self._properties = {}
 
     @classmethod
     def get(cls):
@@ -27,11 +62,11 @@ class TaskContext:
         >>> TaskContext.get() is None
         True
         >>> def f(iterator):
-        ...     yield TaskContext.get() is not None
+        ...     yield TaskContext.get() is TaskContext()
         >>> sc.parallelize([1, 2], 2).mapPartitions(f).collect()
         [True, True]
         """
-        return cls._current
+        return TaskContext._current
 
     @classmethod
     def _set(cls, tc):
@@ -98,7 +133,7 @@ class TaskContext:
         >>> sc.parallelize([1], 1).mapPartitions(f).collect()
         [{}]
         """
-        return dict(self._resources)
+        return None if self._resources is None else dict(self._resources)
 
     def cpus(self):
         """Cores allocated to the task: a worker process runs one task at a time.
@@ -108,7 +143,7 @@ class TaskContext:
         >>> sc.parallelize([1], 1).mapPartitions(f).collect()
         [1]
         """
-        return 1
+        return self._cpus
 
     def cpuAmount(self):
         """Cores allocated to the task, as a float.
@@ -118,7 +153,7 @@ class TaskContext:
         >>> sc.parallelize([1], 1).mapPartitions(f).collect()
         [1.0]
         """
-        return 1.0
+        return None if self._cpus is None else float(self._cpus)
 
     @classmethod
     def from_json(cls, json):
@@ -139,8 +174,11 @@ class TaskContext:
 class BarrierTaskContext(TaskContext):
     """The context of a task in a barrier stage: ``barrier()`` and ``allGather()``."""
 
-    def __init__(self, stage_id, partition_id, attempt_number, task_attempt_id, properties,
-                 num_tasks, fetcher, address):
+    def __init__(self, stage_id=None, partition_id=None, attempt_number=None,
+                 task_attempt_id=None, properties=None, num_tasks=None, fetcher=None,
+                 address=None):
+        if stage_id is None:  # BarrierTaskContext(): __new__ returned an existing context
+            return
         super().__init__(stage_id, partition_id, attempt_number, task_attempt_id, properties)
         self._num_tasks = num_tasks
         #: the worker's block fetcher: the rendezvous goes through the driver's barrier area
@@ -151,17 +189,24 @@ class BarrierTaskContext(TaskContext):
 
     @classmethod
     def get(cls):
-        """The running barrier task's context (None outside a barrier task).
+        """The running barrier task's context; RuntimeError outside a barrier stage.
 
-        >>> BarrierTaskContext.get() is None
-        True
+        PySpark raises its ``PySparkRuntimeError`` (a RuntimeError) with this
+        message, on the driver and in a task of an ordinary stage alike.
+
+        >>> BarrierTaskContext.get()
+        Traceback (most recent call last):
+        ...
+        RuntimeError: [NOT_IN_BARRIER_STAGE] It is not in a barrier stage.
         >>> def f(iterator):
         ...     yield BarrierTaskContext.get().partitionId()
         >>> sc.parallelize(range(4), 2).barrier().mapPartitions(f).collect()
         [0, 1]
         """
         current = TaskContext._current
-        return current if isinstance(current, BarrierTaskContext) else None
+        if not isinstance(current, BarrierTaskContext):
+            raise RuntimeError(NOT_IN_BARRIER_STAGE)
+        return current
 
     def _meet(self, message):
         from fastrdd.worker.barrier import wait_for_peers
@@ -207,3 +252,10 @@ class BarrierTaskContext(TaskContext):
 
         return [BarrierTaskInfo(a) for a in task_addresses(
             self._fetcher, self._stage_id, self._partition_id, self._num_tasks, self._address)]
+
+
+def _rebuild(cls, state):
+    """A context unpickled (returned by a task): a copy, never the current one."""
+    context = object.__new__(cls)
+    context.__dict__.update(state)
+    return context

@@ -20,7 +20,7 @@ def test_empty_rdd_for_the_rest_of_the_api(sc):
         assert empty.zipWithIndex().collect() == [] and empty.zipWithUniqueId().collect() == []
         assert empty.subtract(empty).collect() == [] and empty.intersection(empty).collect() == []
         assert empty.subtractByKey(empty).collect() == []
-        assert empty.top(3) == [] and empty.takeOrdered(2) == [] and empty.takeSample(False, 5) == []
+        assert empty.takeOrdered(2) == [] and empty.takeSample(False, 5) == []
         assert [r.collect() for r in empty.randomSplit([1, 1], 3)] == [[], []]
         assert empty.sampleByKey(False, {}).collect() == []
         assert empty.treeAggregate(0, add, add) == 0
@@ -31,10 +31,12 @@ def test_empty_rdd_for_the_rest_of_the_api(sc):
         assert empty.sum() == 0 and list(empty.toLocalIterator()) == []
         if empty.getNumPartitions():
             assert empty.stats().count() == 0 and math.isnan(empty.variance())
-            assert empty.countApproxDistinct() == 0
+            assert empty.countApproxDistinct() == 0 and empty.top(3) == []
         else:  # no partition, no StatCounter to reduce: PySpark raises too
             with pytest.raises(ValueError, match="empty RDD"):
                 empty.stats()
+            with pytest.raises(ValueError, match="empty RDD"):  # top() reduces, like PySpark
+                empty.top(3)
         assert empty.lookup(1) == []
         assert empty.repartitionAndSortWithinPartitions(2).collect() == []
         with pytest.raises(ValueError, match="empty RDD"):

@@ -16,10 +16,36 @@ def test_checkpoint_cuts_lineage_and_survives_recompute(sc, tmp_path):
     expected = sorted(mapped.collect())
     assert mapped.isCheckpointed() and not mapped.isLocallyCheckpointed()
     assert mapped.toDebugString().decode().count("\n") == 0  # no parents left
-    assert os.path.isdir(mapped.getCheckpointFile())
+    assert os.path.isdir(mapped.getCheckpointFile()[len("file:"):])
     assert sorted(mapped.collect()) == expected
     assert sorted(mapped.map(lambda kv: kv).collect()) == expected
     assert mapped.getNumPartitions() == 4 and mapped.partitioner == base.partitioner
+
+
+def test_checkpoint_file_is_a_file_uri(sc, tmp_path):
+    """As PySpark's CheckpointTests (checked against PySpark 4.3)."""
+    sc.setCheckpointDir(str(tmp_path))
+    rdd = sc.parallelize([1, 2, 3, 4]).flatMap(lambda x: range(1, x + 1))
+    assert not rdd.isCheckpointed() and rdd.getCheckpointFile() is None
+    rdd.checkpoint()
+    result = rdd.collect()
+    assert rdd.isCheckpointed() and rdd.collect() == result
+    assert os.path.dirname(os.path.dirname(rdd.getCheckpointFile())) == "file:" + str(tmp_path)
+    assert os.path.dirname(rdd.getCheckpointFile()) == sc.getCheckpointDir()
+    assert rdd.getCheckpointFile() == sc.getCheckpointDir() + f"/rdd-{rdd.id()}"
+    sc.setCheckpointDir("file:" + str(tmp_path))  # a file: URI names the same directory
+    assert sc.getCheckpointDir().startswith("file:" + str(tmp_path) + "/")
+
+
+def test_local_checkpoint_counts_as_checkpointed(sc):
+    """As PySpark's LocalCheckpointTests: True once an action wrote it, with no file."""
+    rdd = sc.parallelize([1, 2, 3, 4]).flatMap(lambda x: range(1, x + 1))
+    assert not rdd.isCheckpointed() and not rdd.isLocallyCheckpointed()
+    rdd.localCheckpoint()
+    assert not rdd.isCheckpointed() and rdd.isLocallyCheckpointed()
+    result = rdd.collect()
+    assert rdd.isCheckpointed() and rdd.isLocallyCheckpointed()
+    assert rdd.getCheckpointFile() is None and rdd.collect() == result
 
 
 def test_checkpoint_needs_a_directory(fresh):
@@ -53,7 +79,8 @@ def test_barrier_stage(fresh):
     assert sc.parallelize(range(10), 2).barrier().mapPartitions(gather).collect() == ["10", "35", "10", "35"]
     with pytest.raises(Exception, match="only 2 workers"):
         sc.parallelize(range(10), 3).barrier().mapPartitions(gather).collect()
-    assert BarrierTaskContext.get() is None
+    with pytest.raises(RuntimeError, match="NOT_IN_BARRIER_STAGE"):  # on the driver
+        BarrierTaskContext.get()
 
 
 def test_context_attributes(sc):

@@ -329,6 +329,47 @@ def test_subclasses_and_other_types_round_trip_through_pickle(impl, odd):
     assert type(impl.loads_batch(data)[1][1]) is type(odd)
 
 
+def test_classes_made_in_a_function_go_to_cloudpickle(impl):
+    """pickle refuses them; cloudpickle writes them by value, pickle.loads reads them."""
+    Key = collections.namedtuple("Key", "x y")
+
+    class Local:
+        def __init__(self, v):
+            self.v = v
+
+    data = impl.dumps_batch([(Key(1, 2), Local(3))])
+    assert data[:1] == b"P" and b"cloudpickle" in data
+    (key, value), = pickle.loads(data[1:])
+    assert type(key) is Key and key == (1, 2) and type(value) is Local and value.v == 3
+
+
+def test_classes_of_main_are_written_by_value(impl):
+    """A class of ``__main__`` pickles by reference here, but a worker has another __main__."""
+    import sys
+
+    main = sys.modules["__main__"]
+    Script = type("Script", (), {"__module__": "__main__", "__qualname__": "Script"})
+    main.Script = Script
+    try:
+        data = impl.dumps_batch([Script()])
+    finally:
+        del main.Script
+    assert data[:1] == b"P"
+    assert type(pickle.loads(data[1:])[0]) is Script  # no __main__.Script to look up now
+
+
+def test_importable_types_keep_plain_pickle(impl):
+    records = [collections.OrderedDict(a=1), collections.Counter("ab")]
+    assert impl.dumps_batch(records) == b"P" + pickle.dumps(records, protocol=5)
+
+
+def test_what_neither_pickle_takes_raises(impl):
+    import threading
+
+    with pytest.raises(TypeError, match="lock"):
+        impl.dumps_batch([threading.Lock()])
+
+
 @pytest.mark.parametrize("text", ["\ud800", "ok\udfffok", "\udc80"], ids=repr)
 def test_lone_surrogates_fall_back_to_pickle(impl, text):
     for records in ([text], [("k", text)], [(1, [2, [text]])], [("a", 1)] * 50 + [text]):

@@ -17,7 +17,6 @@ import os
 import pickle
 import subprocess
 import sys
-import zlib
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -30,7 +29,6 @@ TWIN = "fastrdd._shuffle_py"
 EXAMPLES = 150
 
 UTC = datetime.timezone.utc
-M64 = (1 << 64) - 1
 
 
 @pytest.fixture(scope="module", params=["compiled", "pure"])
@@ -157,11 +155,21 @@ _Pair = collections.namedtuple("_Pair", "first second")
 # -- portable_hash: the rules --------------------------------------------------
 
 
-def oracle_bytes_hash(b):
-    """The module docstring's formula, computed independently of both twins."""
-    y = (((len(b) << 32) | zlib.crc32(b)) * 0x9E3779B97F4A7C15) & M64
-    y ^= y >> 32
-    return y - (1 << 64) if y >> 63 else y
+SEED0_CHILD = """
+import json, sys
+keys = eval(sys.argv[1])
+print(json.dumps([hash(k) for k in keys]))
+"""
+
+
+def builtin_hash_seed0(keys_source):
+    """CPython's own ``hash`` of each key under PYTHONHASHSEED=0: the oracle
+    for str and bytes, independent of both twins (PySpark's workers hash so)."""
+    proc = subprocess.run([sys.executable, "-c", SEED0_CHILD, keys_source],
+                          env=dict(os.environ, PYTHONHASHSEED="0"),
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
 
 
 def test_numbers_hash_like_python(impl):
@@ -197,13 +205,43 @@ def test_equal_keys_hash_equal(impl, group):
     assert len({impl.portable_hash(k) for k in group}) == 1
 
 
-def test_str_and_bytes_follow_the_documented_formula(impl):
-    for s in ["", "a", "spark", "key_000123", "é", "日本語", "😀", "x" * 1000, "\ud800", "a\udfffb"]:
-        b = s.encode("utf-8", "surrogatepass")
-        assert impl.portable_hash(s) == oracle_bytes_hash(b), s
-        assert impl.portable_hash(b) == oracle_bytes_hash(b), s
-    big = bytes(range(256)) * 300  # long enough for the compiled twin to drop the GIL
-    assert impl.portable_hash(big) == oracle_bytes_hash(big)
+STR_KEYS_SOURCE = """[
+    "", "a", "spark", "key_000123", "é", "ÿ" * 9, "日本語", "😀", "x" * 1000, "\\ud800",
+    "a\\udfffb", "\\U0001F600\\ud800", "ab\\u0100" * 7, b"", b"raw", b"12345678",
+    bytes(range(256)) * 300, "é" * 70000,
+]"""
+
+
+def test_str_and_bytes_hash_like_cpython_with_seed_0(impl):
+    # The last two are long enough for the compiled twin to drop the GIL.
+    keys = eval(STR_KEYS_SOURCE)  # noqa: S307 - our literal
+    assert [impl.portable_hash(k) for k in keys] == builtin_hash_seed0(STR_KEYS_SOURCE)
+
+
+RANDOM_STR_CHILD = """
+import json, random, sys
+from fastrdd import _shuffle_py as twin
+assert twin._BUILTIN_IS_SEED0
+rng = random.Random(11)
+tops = [0x7F, 0xFF, 0xD7FF, 0xFFFF, 0x10FFFF]
+for _ in range(3000):
+    s = "".join(chr(rng.randint(0, rng.choice(tops))) for _ in range(rng.randint(0, 40)))
+    b = s.encode("utf-8", "surrogatepass")
+    assert twin._siphash13(twin._str_storage(s)) == hash(s), ascii(s)
+    assert twin._siphash13(b) == hash(b), b
+print("ok")
+"""
+
+
+def test_twin_siphash_is_cpythons_seed_0_hash():
+    # Run where the builtin is the seed-0 hash, so it can serve as the oracle.
+    import fastrdd
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(fastrdd.__file__)))
+    env = dict(os.environ, PYTHONHASHSEED="0", PYTHONPATH=root)
+    proc = subprocess.run([sys.executable, "-c", RANDOM_STR_CHILD], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.stdout.strip() == "ok", proc.stderr
 
 
 def test_hashes_fit_in_signed_64_bits(impl):
@@ -320,9 +358,10 @@ def run_child(module_name, seed):
 
 def test_hashes_agree_across_processes(impl):
     here = [impl.portable_hash(k) for k in eval(KEYS_SOURCE)]  # noqa: S307 - our literal
-    first, second = run_child(impl.__name__, 1), run_child(impl.__name__, 2)
+    # Seed 0 is the one where the pure twin hands str and bytes to the builtin.
+    zero, first, second = (run_child(impl.__name__, seed) for seed in (0, 1, 2))
     assert first["builtin"] != second["builtin"], "the seeds did not take effect"
-    assert first["hashes"] == second["hashes"] == here
+    assert zero["hashes"] == first["hashes"] == second["hashes"] == here
 
 
 # -- portable_hash: compiled == twin -----------------------------------------
@@ -382,9 +421,9 @@ def test_equal_keys_hash_equal_random(impl, key):
 
 @settings(max_examples=EXAMPLES, deadline=None)
 @given(data=st.binary(max_size=300) | st.text(alphabet, max_size=100))
-def test_compiled_crc_matches_zlib(compiled, data):
-    raw = data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass")
-    assert compiled.portable_hash(data) == oracle_bytes_hash(raw)
+def test_compiled_siphash_matches_twin(compiled, twin, data):
+    assert compiled.portable_hash(data) == twin.portable_hash(data)
+    assert compiled.portable_hash((data, None)) == twin.portable_hash((data, None))
 
 
 def wrap_value(v):

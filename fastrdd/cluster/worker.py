@@ -149,7 +149,7 @@ def run_slot(args):
     from fastrdd.cluster import handshake
     from fastrdd.cluster.blocks import BlockServer, ClusterBlockFetcher
     from fastrdd.cluster.security import Security, SecurityError, is_loopback
-    from fastrdd.storage.memory import default_budget, parse_size
+    from fastrdd.storage.memory import apply_address_space_limit, default_budget, parse_size
     from fastrdd.worker.runtime import Worker, die_with_parent
 
     # the supervisor decides: a stray Ctrl-C in the terminal is not for the slots
@@ -193,6 +193,7 @@ def run_slot(args):
         _cleanup(server, context, directory)
         return EXIT_REFUSED if "refused" in str(e) else EXIT_DRIVER_GONE
     settings = welcome.get("settings") or {}
+    apply_address_space_limit(settings.get("address_space"))  # spark.executor.pyspark.memory
     fetcher = ClusterBlockFetcher(context, security, directory, server.address,
                                   welcome["driver_block_address"],
                                   timeout=float(settings.get("fetch_timeout", 30.0)))

@@ -63,7 +63,10 @@ def read_whole_files(paths, mode):
             except OSError as e:
                 raise OSError(e.errno, f"Could not read {path}: {e.strerror}", path) from e
         if mode == "text":
-            data = data.decode("utf-8", errors="replace")
+            data = data.decode("utf-8", textio.JVM_REPLACE)
+        elif mode == "text-bytes" and not data.isascii():
+            # PySpark's bytes are the JVM's decoded text re-encoded as UTF-8.
+            data = data.decode("utf-8", textio.JVM_REPLACE).encode("utf-8")
         yield _uri(path), data
 
 

@@ -47,6 +47,7 @@ the two apart with one ``isinstance`` test, so local files keep this code.
 """
 
 import bz2
+import codecs
 import errno
 import glob
 import gzip
@@ -89,6 +90,10 @@ SPLIT_SLOP = 1.1
 #: lines must stay in the CPU cache: measured on a 100 MB file, 32-128 KiB
 #: match ``for line in open(path)`` while 1 MiB is ~2x slower.
 READ_SIZE = 64 * 1024
+
+#: Name of the decode error handler that replaces invalid UTF-8 as the JVM
+#: does (see _jvm_replace).
+JVM_REPLACE = "fastrdd.jvm_replace"
 
 #: Records joined into one write() by write_part: enough to make the per-call
 #: cost negligible, small enough that a batch of long records stays modest.
@@ -382,6 +387,11 @@ def read_split_group(splits: List[Split], use_unicode: bool = True) -> Iterator[
     return chain.from_iterable(read_lines(split, use_unicode) for split in splits)
 
 
+def read_split_group_batches(splits: List[Split], use_unicode: bool = True):
+    """``read_split_group`` as lists of lines."""
+    return chain.from_iterable(read_line_batches(split, use_unicode) for split in splits)
+
+
 # ---------------------------------------------------------------------------
 # Reading
 
@@ -395,8 +405,9 @@ def read_lines(
     Python's universal newlines); ``\\x0b``, ``\\x1c`` or ``\\u2028`` do not
     end a line.  A final line without terminator is a line; a terminator at
     end of file does not start an empty one.  With ``use_unicode`` lines are
-    ``str`` decoded as UTF-8, invalid bytes shown as U+FFFD (as the JVM does
-    for PySpark); otherwise they are the raw ``bytes``.
+    ``str`` decoded as UTF-8, invalid bytes shown as U+FFFD exactly as the
+    JVM shows them to PySpark; otherwise they are ``bytes``: the raw bytes of
+    valid UTF-8, and PySpark's UTF-8 of the decoded line where it is not.
 
     The file is opened on first ``next()`` and closed when the iterator is
     exhausted or dropped.  Blocks of ``read_size`` bytes are cut after their
@@ -422,12 +433,40 @@ def read_lines(
         )
     if read_size < 1:
         raise ValueError(f"read_size must be at least 1 byte, got {read_size}")
+    return chain.from_iterable(read_line_batches(split, use_unicode, read_size=read_size))
+
+
+def read_line_batches(
+    split: Split, use_unicode: bool = True, *, read_size: int = READ_SIZE
+) -> Iterator[List[Union[str, bytes]]]:
+    """``read_lines`` a block at a time: lists of lines (a task counts them per list)."""
+    path, start, end = split
     to_lines = _text_lines if use_unicode else _byte_lines
-    return chain.from_iterable(map(to_lines, _owned_chunks(path, start, end, read_size)))
+    return map(to_lines, _owned_chunks(path, start, end, read_size))
+
+
+def _jvm_replace(err: UnicodeDecodeError):
+    """One U+FFFD per malformed sequence, cut where Java's UTF-8 decoder cuts.
+
+    PySpark's lines are Hadoop ``Text`` decoded by the JVM, which agrees with
+    Python's ``"replace"`` (one U+FFFD per maximal valid prefix) except for
+    an encoded surrogate: ``ED`` followed by ``A0``-``BF`` is taken as the
+    start of a 3-byte sequence, so ``ED A0 80`` is one U+FFFD (three in
+    Python), and ``ED A0`` before a non-continuation byte or the end of the
+    line is one (two in Python).
+    """
+    data, i = err.object, err.start
+    if data[i] == 0xED and i + 1 < len(data) and 0xA0 <= data[i + 1] <= 0xBF:
+        end = i + 3 if i + 2 < len(data) and data[i + 2] & 0xC0 == 0x80 else i + 2
+        return "\ufffd", end
+    return "\ufffd", err.end
+
+
+codecs.register_error(JVM_REPLACE, _jvm_replace)
 
 
 def _text_lines(chunk: bytes) -> List[str]:
-    text = chunk.decode("utf-8", "replace")
+    text = chunk.decode("utf-8", JVM_REPLACE)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
@@ -438,6 +477,13 @@ def _text_lines(chunk: bytes) -> List[str]:
 
 def _byte_lines(chunk: bytes) -> List[bytes]:
     ends = chunk.endswith(_TERMINATORS)
+    if not chunk.isascii():
+        # PySpark's bytes are the JVM's decoded line re-encoded as UTF-8, so
+        # invalid input comes back with U+FFFD in it; valid input unchanged.
+        try:
+            chunk.decode("utf-8")
+        except UnicodeDecodeError:
+            chunk = chunk.decode("utf-8", JVM_REPLACE).encode("utf-8")
     if b"\r" in chunk:
         chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     lines = chunk.split(b"\n")

@@ -20,7 +20,7 @@ import types
 from fastrdd import protocol
 from fastrdd.local.framing import PipeReader, PipeWriter
 from fastrdd.storage.blocks import LocalBlockFetcher
-from fastrdd.storage.memory import HYSTERESIS, parse_size
+from fastrdd.storage.memory import HYSTERESIS, apply_address_space_limit, parse_size
 from fastrdd.worker.runtime import Worker, die_with_parent
 
 #: Seconds between heartbeats.  The driver declares a worker lost after
@@ -85,6 +85,7 @@ def main(argv=None):
 
     os.makedirs(args.dir, exist_ok=True)
     env = os.environ
+    apply_address_space_limit(env.get("FASTRDD_ADDRESS_SPACE"))  # spark.executor.pyspark.memory
     budget = env.get("FASTRDD_WORKER_MEMORY")
     spill_dirs = [d for d in env.get("FASTRDD_SPILL_DIRS", "").split(",") if d]
     fetcher = LocalBlockFetcher(env["FASTRDD_APP_DIR"])

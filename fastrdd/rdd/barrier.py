@@ -7,7 +7,7 @@ together), and gives each task a ``BarrierTaskContext`` (its rendezvous is
 not redo the rendezvous alone).
 """
 
-__all__ = ["RDDBarrier"]
+__all__ = ["RDDBarrier", "is_barrier"]
 
 
 class RDDBarrier:
@@ -37,3 +37,20 @@ class RDDBarrier:
         rdd = self.rdd.mapPartitionsWithIndex(f, preservesPartitioning)
         rdd.is_barrier = True
         return rdd
+
+
+def is_barrier(rdd):
+    """True if ``rdd`` or an RDD it reads without a shuffle came from ``barrier()``.
+
+    That is Spark's ``RDD.isBarrier()``: the barrier mode reaches every RDD of
+    the stage, up to the next shuffle.
+    """
+    stack, seen = [rdd], set()
+    while stack:
+        r = stack.pop()
+        if getattr(r, "is_barrier", False):
+            return True
+        if id(r) not in seen:
+            seen.add(id(r))
+            stack.extend(r._narrow_parents())
+    return False

@@ -30,7 +30,7 @@ def write_checkpoints(ctx, rdd):
             marked._plan = lineage.Checkpointed(names, binaryio.read_local_checkpoint)
             path = None
         else:
-            path = os.path.join(ctx.getCheckpointDir(), f"rdd-{marked._id}")
+            path = os.path.join(ctx._checkpoint_dir, f"rdd-{marked._id}")
             marked._save(path, lambda temp, split, iterator: textio.write_part_chunks(
                 temp, split, binaryio.pickle_chunks(iterator, 1024)))
             files = [os.path.join(path, "part-%05d" % i) for i in range(n)]

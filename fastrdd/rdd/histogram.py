@@ -21,13 +21,9 @@ def plan_buckets(rdd, buckets):
         if buckets < 1:
             raise ValueError("number of buckets must be >= 1")
         filtered = rdd.filter(_comparable)
-        try:
-            lo, hi = filtered.map(lambda x: (x, x)).reduce(
-                lambda a, b: (min(a[0], b[0]), max(a[1], b[1])))
-        except ValueError as e:
-            if "empty" in str(e):
-                raise ValueError("can not generate buckets from empty RDD") from None
-            raise
+        # An empty RDD raises reduce()'s own ValueError, as in PySpark.
+        lo, hi = filtered.map(lambda x: (x, x)).reduce(
+            lambda a, b: (min(a[0], b[0]), max(a[1], b[1])))
         if lo == hi or buckets == 1:
             return [lo, hi], None, filtered.count()
         try:

@@ -110,13 +110,15 @@ class Files(Plan):
     when partitions are first needed) and ``read(split)`` yields a split's records in a
     worker."""
 
-    def __init__(self, spec, plan, read, kind="FileRDD", fs_options=None):
+    def __init__(self, spec, plan, read, kind="FileRDD", fs_options=None, batched=False):
         self.label = f"{spec} "
         self.spec = spec
         #: {protocol: fsspec options} for URLs in ``spec`` (io/filesystems.py)
         self.fs_options = fs_options
         self.plan = plan
         self.read = read
+        #: ``read`` yields lists of records (counted a list at a time)
+        self.batched = batched
         self.kind = kind
         self.splits = None
 
@@ -129,7 +131,7 @@ class Files(Plan):
         return len(self.get_splits())
 
     def make_node(self, rdd_id, level, node_of):
-        return pipeline.SplitNode(rdd_id, level, self.get_splits(), self.read)
+        return pipeline.SplitNode(rdd_id, level, self.get_splits(), self.read, self.batched)
 
 
 class Pipelined(Plan):

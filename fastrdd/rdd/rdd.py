@@ -336,7 +336,7 @@ class RDD:
         self.ctx._pending_checkpoints.add(self._id)
 
     def isCheckpointed(self):
-        """Whether this RDD was written to a (reliable) checkpoint.
+        """Whether this RDD was written to a checkpoint, reliable or local (as in PySpark).
 
         >>> import tempfile
         >>> sc.setCheckpointDir(tempfile.mkdtemp())
@@ -349,7 +349,7 @@ class RDD:
         >>> rdd.isCheckpointed()
         True
         """
-        return getattr(self, "_checkpoint_written", False) and not self.isLocallyCheckpointed()
+        return getattr(self, "_checkpoint_written", False)
 
     def isLocallyCheckpointed(self):
         """Whether this RDD was marked for, or written to, a local checkpoint.
@@ -364,7 +364,9 @@ class RDD:
         return getattr(self, "_checkpoint_local", False)
 
     def getCheckpointFile(self):
-        """The directory this RDD was checkpointed to, or None.
+        """The directory this RDD was checkpointed to, as a ``file:`` URI; else None.
+
+        None also after ``localCheckpoint()``, as in PySpark.
 
         >>> import os, tempfile
         >>> d = tempfile.mkdtemp()
@@ -375,10 +377,11 @@ class RDD:
         >>> rdd.checkpoint()
         >>> rdd.collect()
         [1, 2, 3]
-        >>> rdd.getCheckpointFile().startswith(d)
+        >>> rdd.getCheckpointFile().startswith("file:" + d)
         True
         """
-        return getattr(self, "_checkpoint_path", None) if self.isCheckpointed() else None
+        path = getattr(self, "_checkpoint_path", None) if self.isCheckpointed() else None
+        return None if path is None else "file:" + path
 
     def cleanShuffleDependencies(self, blocking=False):
         """Delete the shuffle files of this RDD's lineage (recomputed if needed again).
@@ -408,6 +411,17 @@ class RDD:
         from fastrdd.rdd.barrier import RDDBarrier
 
         return RDDBarrier(self)
+
+    def _is_barrier(self):
+        """Whether this RDD runs in a barrier stage (PySpark's tests call it).
+
+        >>> rdd = sc.parallelize(range(4), 2)
+        >>> rdd._is_barrier(), rdd.barrier().mapPartitions(lambda it: it)._is_barrier()
+        (False, True)
+        """
+        from fastrdd.rdd.barrier import is_barrier
+
+        return is_barrier(self)
 
     def toDF(self, schema=None, sampleRatio=None):
         """Spark SQL is not part of fastrdd (an RDD engine with no JVM).
@@ -598,7 +612,12 @@ class RDD:
         >>> rdd.union(rdd).collect()
         [1, 1, 2, 3, 1, 1, 2, 3]
         """
-        return union_of(self.ctx, [self, other])
+        rdd = union_of(self.ctx, [self, other])
+        # PySpark keeps the partitioner only when both sides agree and the
+        # union did not add partitions (it was partition-aware).
+        if rdd.getNumPartitions() == self.getNumPartitions() and other.partitioner == self.partitioner:
+            rdd.partitioner = self.partitioner
+        return rdd
 
     def __add__(self, other):
         """``rdd1 + rdd2`` is their union.
@@ -1363,6 +1382,8 @@ class RDD:
             return heapq.nlargest(num, iterator, key=key)
 
         parts = self._run(top_partition)
+        if not parts:  # PySpark reduces the per-partition lists
+            raise ValueError("Can not reduce() empty RDD")
         return heapq.nlargest(num, chain.from_iterable(parts), key=key)
 
     def takeOrdered(self, num, key=None):
@@ -1616,7 +1637,8 @@ class RDD:
 
         precision_for(relativeSD)
         sketches = self.mapPartitions(lambda it: [HyperLogLog(relativeSD).add_all(it)])
-        return sketches.reduce(lambda a, b: a.merge(b)).cardinality()
+        # fold, not reduce: no partitions count 0, as in Spark (merging is idempotent)
+        return sketches.fold(HyperLogLog(relativeSD), lambda a, b: a.merge(b)).cardinality()
 
     def sumApprox(self, timeout, confidence=0.95):
         """sum() within ``timeout`` ms, with bounds; fastrdd computes it exactly.
@@ -1628,8 +1650,9 @@ class RDD:
         """
         from fastrdd.rdd.approx import BoundedFloat
 
+        # A finished approximate job reports confidence 1.0 in Spark.
         total = float(self.sum())
-        return BoundedFloat(total, confidence, total, total)
+        return BoundedFloat(total, 1.0, total, total)
 
     def meanApprox(self, timeout, confidence=0.95):
         """mean() within ``timeout`` ms, with bounds; fastrdd computes it exactly.
@@ -1641,8 +1664,9 @@ class RDD:
         """
         from fastrdd.rdd.approx import BoundedFloat
 
-        mean = float(self.mean())
-        return BoundedFloat(mean, confidence, mean, mean)
+        # Spark's evaluator answers 0.0 for no partitions, where mean() raises.
+        mean = float(self.mean()) if self.getNumPartitions() else 0.0
+        return BoundedFloat(mean, 1.0, mean, mean)
 
     def saveAsPickleFile(self, path, batchSize=10):
         """Save as part files of serialized record batches, readable by ``sc.pickleFile``.
@@ -1698,11 +1722,27 @@ def _identity_partition(k):
 
 
 def union_of(ctx, rdds):
-    """The union of ``rdds``: partition-aware when they are all partitioned alike."""
-    partitioner = rdds[0].partitioner
-    if partitioner is not None and all(r.partitioner == partitioner for r in rdds):
-        return RDD(ctx, lineage.PartitionerAwareUnion(rdds), partitioner)
-    return RDD(ctx, lineage.Union(rdds))
+    """The union of ``rdds``, laid out as Spark's ``SparkContext.union``.
+
+    RDDs without partitions are dropped; the rest are unioned partition by
+    partition when they all have one and the same JVM-side partitioner, else
+    one after the other.  The result has no ``partitioner``: callers that
+    want one set it, as PySpark does.
+
+    The JVM-side partitioner (``_placement``, when set) is usually
+    ``rdd.partitioner``, but PySpark leaves the Python-side one unset on
+    unions the JVM still knows to be partitioned (``sc.union``, and
+    ``a.union(b)`` of differently partitioned sides), and operators that
+    preserve partitioning pass it on: it decides the layout of later unions.
+    """
+    nonempty = [r for r in rdds if r.getNumPartitions()]
+    placements = [r.__dict__.get("_placement", r.partitioner) for r in nonempty]
+    alike = placements and placements.count(placements[0]) == len(placements)
+    placement = placements[0] if alike else None
+    plan = lineage.Union if placement is None else lineage.PartitionerAwareUnion
+    rdd = RDD(ctx, plan(nonempty))
+    rdd._placement = placement
+    return rdd
 
 
 class PipelinedRDD(RDD):
@@ -1738,6 +1778,8 @@ class PipelinedRDD(RDD):
             self._prev = prev
         super().__init__(prev.ctx, lineage.Pipelined(self._prev, self.func, head, pair_value),
                          partitioner)
+        if self.preservesPartitioning and "_placement" in self._prev.__dict__:
+            self._placement = self._prev._placement
 
     def _is_pipelinable(self):
         return not (self.is_cached or self.is_checkpointed)

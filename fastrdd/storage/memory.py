@@ -15,7 +15,8 @@ between tasks brings the threshold back down.
 import os
 import re
 
-__all__ = ["parse_size", "default_budget", "rss_bytes", "MemoryMonitor"]
+__all__ = ["parse_size", "default_budget", "rss_bytes", "MemoryMonitor", "pyspark_memory",
+           "apply_address_space_limit"]
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)i?b?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
@@ -98,3 +99,42 @@ class MemoryMonitor:
         self.threshold = self.budget
         self.disk_bytes_spilled = 0
         self.memory_bytes_spilled = 0
+
+
+
+def pyspark_memory(text):
+    """Bytes of ``spark.executor.pyspark.memory``: a bare number is MiB, as in Spark.
+
+    >>> pyspark_memory("2g"), pyspark_memory("1536"), pyspark_memory(None)
+    (2147483648, 1610612736, None)
+    """
+    if text is None or str(text).strip() == "":
+        return None
+    text = str(text).strip()
+    return parse_size(text + "m" if text.isdigit() else text)
+
+
+def apply_address_space_limit(limit):
+    """Cap this process's address space (``RLIMIT_AS``) at ``limit`` bytes, as PySpark does.
+
+    ``spark.executor.pyspark.memory`` is a hard OS limit: an allocation
+    beyond it fails with MemoryError (``fastrdd.worker.memory`` is the soft
+    RSS budget that makes a worker spill).  ``limit`` may be a byte count as
+    a string (the environment) or None (no limit).  The limit is only ever
+    lowered, soft and hard alike, so the worker cannot raise it again; where
+    the OS has no ``resource`` module or refuses, a warning says so.
+    """
+    if limit in (None, ""):
+        return
+    limit = int(limit)
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft == resource.RLIM_INFINITY or limit < soft:
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ImportError, ValueError, OSError) as e:
+        import warnings
+
+        warnings.warn(f"spark.executor.pyspark.memory: cannot limit the worker's address "
+                      f"space to {limit} bytes ({e})", RuntimeWarning, stacklevel=2)

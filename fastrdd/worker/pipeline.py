@@ -64,16 +64,20 @@ class ParallelNode(Node):
 class SplitNode(Node):
     """Records of a file split, from the reader the RDD chose (lines, whole files...)."""
 
-    __slots__ = ("splits", "read")
+    __slots__ = ("splits", "read", "batched")
 
-    def __init__(self, rdd_id, persist, splits, read):
+    def __init__(self, rdd_id, persist, splits, read, batched=False):
         super().__init__(rdd_id, persist)
         self.splits = splits
         self.read = read
+        #: ``read`` yields lists of records: counted per list, flattened in C
+        self.batched = batched
 
     def compute(self, split, runtime):
         piece = self.splits[split]
         runtime.input_bytes += split_bytes(piece)
+        if self.batched:
+            return chain.from_iterable(_counted_batches(self.read(piece), runtime))
         return _counted(self.read(piece), runtime)
 
 
@@ -83,6 +87,12 @@ def split_bytes(piece):
     if end is not None:
         return end - piece.start
     return getattr(piece, "nbytes", 0) or 0
+
+
+def _counted_batches(batches, runtime):
+    for batch in batches:
+        runtime.input_records += len(batch)
+        yield batch
 
 
 def _counted(records, runtime):
