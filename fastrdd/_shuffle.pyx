@@ -441,6 +441,8 @@ cdef inline bint _adds_in_c(object x):
 cdef inline object _merge(object merge, object c, object v, bint is_add):
     """``merge(c, v)``; ``c + v`` in C when the caller promises that is what it does
     and both are of built-in types, so that no user code (``__add__``) runs twice."""
+    if is_add and PyLong_CheckExact(c) and PyLong_CheckExact(v):
+        return PyNumber_Add(c, v)  # int + int: fails only on MemoryError, no handler needed
     if is_add and _adds_in_c(c) and _adds_in_c(v):
         try:
             return PyNumber_Add(c, v)
