@@ -81,8 +81,10 @@ def tiny_tasks(n):
 def measure(name, job, workers, runs):
     times = {m: ([], []) for m in MODES}
     results = {}
-    for _ in range(runs):
-        for mode in MODES:  # in turns: a slow spell of the machine hits every mode alike
+    for turn in range(runs):
+        # in turns, the order rotating: a slow spell of the machine, or whatever the
+        # previous run left behind, hits every mode alike
+        for mode in MODES[turn % 3:] + MODES[:turn % 3]:
             startup, elapsed, results[mode] = run(mode, workers, job)
             times[mode][0].append(startup)
             times[mode][1].append(elapsed)
