@@ -850,7 +850,25 @@ class SparkContext:
 
             return self.parallelize([], numSlices).mapPartitionsWithIndex(slice_range)
         data = c if isinstance(c, list) else list(c)
-        return RDD(self, ParallelCollection(slice_collection(data, numSlices)))
+        plan = ParallelCollection(slice_collection(data, numSlices), store=self._store_payload)
+        return RDD(self, plan)
+
+    def _store_payload(self, owner, split, data):
+        """Keep a big serialized slice in the payload area; the reference tasks carry.
+
+        The file goes when ``owner`` (the RDD's plan) is garbage collected, or
+        with the context's directory when it stops.
+        """
+        import weakref
+
+        from fastrdd import protocol
+        from fastrdd.storage.blocks import write_whole
+
+        name = f"slice-{uuid.uuid4().hex}-{split}"
+        directory = os.path.join(self._app_dir, "payload")
+        write_whole(directory, name, data)
+        weakref.finalize(owner, _remove_quietly, os.path.join(directory, name))
+        return protocol.PayloadRef(name)
 
     def range(self, start, end=None, step=1, numSlices=None):
         """An RDD of ints from ``start`` (inclusive) to ``end`` (exclusive).
@@ -1070,3 +1088,10 @@ class SparkContext:
             partitions = range(rdd.getNumPartitions())
         results = self._run_job(rdd, lambda _, iterator: list(partitionFunc(iterator)), partitions)
         return [x for part in results for x in part]
+
+
+def _remove_quietly(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

@@ -48,7 +48,7 @@ from fastrdd.serializers import dumps_records, loads_records
 
 __all__ = ["StageBlob", "RunTask", "ForgetStage", "Unpersist", "Unbroadcast", "RemoveShuffle",
            "Peers", "FileAdded", "AddPath", "Stop", "Ready", "Heartbeat", "TaskDone", "TaskFailed",
-           "Unpersisted", "TaskMetrics", "dumps", "loads", "encode_result", "decode_result"]
+           "Unpersisted", "TaskMetrics", "PayloadRef", "dumps", "loads", "encode_result", "decode_result"]
 
 
 # Named tuples from ``collections`` rather than ``typing.NamedTuple``: the
@@ -72,6 +72,9 @@ FileAdded = namedtuple("FileAdded", "name archive")
 #: put ``name`` (in the files directory; "" for the directory itself) on the import path
 AddPath = namedtuple("AddPath", "name")
 Stop = namedtuple("Stop", "")
+#: in ``RunTask.payloads`` instead of the bytes: a slice too big to send with
+#: every task, stored once in the driver's "payload" area (``storage.blocks``)
+PayloadRef = namedtuple("PayloadRef", "name")
 
 # -- worker -> driver ----------------------------------------------------------
 Ready = namedtuple("Ready", "pid")

@@ -213,6 +213,17 @@ def test_barrier_stage_meets_through_the_driver(cluster):
     assert result == [(["3", "12", "21"], 3)] * 3
 
 
+def test_big_parallelized_slices_are_read_from_the_driver_once_stored(cluster):
+    sc = cluster.sc
+    data = [("k%d" % (i % 300), i) for i in range(300_000)]  # ~1.5 MB per slice: by reference
+    rdd = sc.parallelize(data, 2)
+    expected = {}
+    for k, v in data:
+        expected[k] = expected.get(k, 0) + v
+    assert dict(rdd.reduceByKey(lambda a, b: a + b).collect()) == expected
+    assert rdd.count() == 300_000  # a second job reads the same stored slices
+
+
 def test_local_and_reliable_checkpoints(cluster, tmp_path):
     sc = cluster.sc
     local = sc.parallelize(range(10), 3).map(lambda x: x * 2)
@@ -547,3 +558,4 @@ def test_a_long_lived_worker_serves_one_driver_after_another(tmp_path):
     finally:
         supervisor.send_signal(signal.SIGTERM)
         assert supervisor.wait(20) == 0
+

@@ -188,3 +188,25 @@ def test_sample_is_deterministic_with_seed(sc):
     assert a == rdd.sample(False, 0.1, 7).collect()
     assert 50 < len(a) < 150
     assert 50 < rdd.sample(True, 0.1, 3).count() < 150
+
+
+def test_big_parallelized_slices_travel_by_reference_and_go_with_their_rdd(fresh):
+    import gc
+    import os
+
+    from fastrdd import protocol
+
+    sc = fresh("local[2]")
+    data = [("k%d" % (i % 300), i) for i in range(300_000)]
+    rdd = sc.parallelize(data, 3)
+    assert rdd.map(lambda kv: kv[1]).sum() == sum(range(300_000))
+    refs = [p for p in rdd._plan.encoded if type(p) is protocol.PayloadRef]
+    assert len(refs) == 3  # each slice ~700 KB serialized: above PAYLOAD_INLINE
+    assert rdd.count() == 300_000 and rdd.take(2) == [("k0", 0), ("k1", 1)]
+    small = sc.parallelize(list(range(100)), 2)
+    assert small.sum() == 4950 and all(type(p) is bytes for p in small._plan.encoded)
+    directory = os.path.join(sc._app_dir, "payload")
+    assert len(os.listdir(directory)) == 3
+    del rdd
+    gc.collect()
+    assert os.listdir(directory) == []

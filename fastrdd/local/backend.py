@@ -29,7 +29,7 @@ import time
 
 import fastrdd
 from fastrdd import protocol
-from fastrdd.local.framing import PipeReader, PipeWriter, wait_readable
+from fastrdd.local.framing import PipeReader, PipeWriter, wait_readable, widen_pipe
 from fastrdd.scheduler.backend import (ExecutorAdded, ExecutorInfo, ExecutorLost, MessageReceived,
                                        SchedulerBackend)
 
@@ -87,6 +87,8 @@ class LocalBackend(SchedulerBackend):
         directory = os.path.join(self.app_dir, f"worker-{wid}")
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
+        for fd in (to_worker_w, from_worker_w):
+            widen_pipe(fd)
         env = dict(os.environ)
         env.update(self.env)
         env["PYTHONPATH"] = worker_path([os.path.join(self.app_dir, "files")])

@@ -79,29 +79,44 @@ class Plan:
         return out
 
 
+#: bytes of a serialized slice above which it is stored once on the driver (tasks carry
+#: a reference): a large message per task would hold up the launch of the next one
+PAYLOAD_INLINE = 512 * 1024
+
+
 class ParallelCollection(Plan):
     """A driver-side list, cut into slices; each task receives its slice."""
 
     has_payload = True
 
-    def __init__(self, slices, kind="ParallelCollectionRDD"):
+    def __init__(self, slices, kind="ParallelCollectionRDD", store=None):
         self.kind = kind
-        #: records per slice, until first serialized
+        #: ``store(plan, split, bytes)`` keeps a big slice in the driver's payload area
+        #: and returns what a task carries instead (a PayloadRef), or None
+        self.store = store
+        #: records per slice; a slice is dropped once serialized
         self.slices = slices
-        #: serialized slice per split (made once, reused by every job)
-        self.encoded = None
+        #: serialized slice per split, made when its first task is launched (so the
+        #: first workers start while later slices are still being serialized) and
+        #: reused by every job
+        self.encoded = [None] * len(slices)
 
     def num_partitions(self):
-        return len(self.slices) if self.encoded is None else len(self.encoded)
+        return len(self.encoded)
 
     def make_node(self, rdd_id, level, node_of):
         return pipeline.ParallelNode(rdd_id, level)
 
     def task_payloads(self, rdd_id, split, out):
-        if self.encoded is None:
-            self.encoded = [dumps_records(s) if s else b"" for s in self.slices]
-            self.slices = None
-        out[(rdd_id, split)] = self.encoded[split]
+        data = self.encoded[split]
+        if data is None:
+            records = self.slices[split]
+            data = dumps_records(records) if records else b""
+            if self.store is not None and len(data) > PAYLOAD_INLINE:
+                data = self.store(self, split, data)  # read by the worker, not sent
+            self.encoded[split] = data
+            self.slices[split] = None
+        out[(rdd_id, split)] = data
         return out
 
 

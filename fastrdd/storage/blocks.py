@@ -31,8 +31,9 @@ __all__ = ["BlockFetcher", "LocalBlockFetcher", "map_output_name", "shuffle_file
 
 
 #: the driver's areas that tasks write to and read from: barrier rendezvous
-#: messages, and the partitions of localCheckpoint()
-DRIVER_AREAS = ("barrier", "checkpoint")
+#: messages, the partitions of localCheckpoint(), and slices of parallelized
+#: collections too big to travel with each task (``protocol.PayloadRef``)
+DRIVER_AREAS = ("barrier", "checkpoint", "payload")
 
 
 def _area(area):

@@ -88,7 +88,12 @@ class TaskRuntime:
         self.shuffle_write_bytes = self.shuffle_write_records = 0
 
     def payload(self, rdd_id, split):
-        return self.payloads.get((rdd_id, split)) if self.payloads else None
+        data = self.payloads.get((rdd_id, split)) if self.payloads else None
+        if type(data) is protocol.PayloadRef:  # a big slice: read from the driver's area
+            data = self.worker.fetcher.driver_get("payload", data.name)
+            if data is None:
+                raise RuntimeError(f"the driver no longer holds slice {split} of RDD {rdd_id}")
+        return data
 
     def read_shuffle(self, shuffle_id, reduce_id, num_reduces):
         return read_reduce_input(self.worker.fetcher, shuffle_id, reduce_id, num_reduces,
