@@ -7,7 +7,9 @@ each key's group is split back by tag.
 
 The joins are hash joins.  Both sides are placed by the same hash
 partitioner (``partitionBy``: no shuffle for a side already placed so, as
-the RDD paper's PageRank relies on); then partition i of the result joins
+the RDD paper's PageRank relies on; when both move, they move in one shuffle
+of their union, whose first map outputs are the left side's, so one map
+stage runs and no record is tagged); then partition i of the result joins
 partition i of each side: the right side's records are grouped into a dict,
 and the left side streams past it, so the left side is never tagged,
 grouped nor held in memory.  If the right side does not fit in the worker's
@@ -19,7 +21,7 @@ else that of the sides when they are partitioned alike, else their sum.
 from functools import reduce as _reduce
 
 from fastrdd.partitioner import Partitioner, portable_hash
-from fastrdd.rdd.lineage import CoPartitionedJoin
+from fastrdd.rdd.lineage import CoPartitionedJoin, OneShuffleJoin, Union
 from fastrdd.resultiterable import ResultIterable
 from fastrdd.worker.join import tagger
 
@@ -50,6 +52,11 @@ def join(left, right, numPartitions, keep_left, keep_right):
         else:
             n = left.getNumPartitions() + right.getNumPartitions()
     placed = Partitioner(n, portable_hash)
+    if left.partitioner != placed and right.partitioner != placed:
+        # both move: one shuffle of their union, one map stage (as PySpark's join)
+        shuffled = left._new(Union([left, right])).partitionBy(n)
+        return shuffled._new(OneShuffleJoin(shuffled, left.getNumPartitions(), keep_left,
+                                            keep_right), shuffled.partitioner)
     sides = [side if side.partitioner == placed else side.partitionBy(n) for side in (left, right)]
     return sides[0]._new(CoPartitionedJoin(sides[0], sides[1], keep_left, keep_right),
                          sides[0].partitioner)

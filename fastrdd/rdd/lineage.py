@@ -15,7 +15,8 @@ from fastrdd.specialize import NOT_CONSTANT
 from fastrdd.worker import pipeline
 
 __all__ = ["Plan", "ParallelCollection", "Files", "Pipelined", "Union", "PartitionerAwareUnion",
-           "Coalesced", "Shuffled", "Cartesian", "CoPartitionedJoin", "Zipped", "Checkpointed",
+           "Coalesced", "Shuffled", "Cartesian", "CoPartitionedJoin", "OneShuffleJoin", "Zipped",
+           "Checkpointed",
            "slice_collection", "walk"]
 
 
@@ -316,6 +317,36 @@ class CoPartitionedJoin(_SideBySide):
     def make_node(self, rdd_id, level, node_of):
         return pipeline.HashJoinNode(rdd_id, level, node_of(self.left), node_of(self.right),
                                      *self.keep)
+
+
+class OneShuffleJoin(Plan):
+    """A join whose two sides moved through one shuffle of their union: in each
+    reduce partition the map outputs ``[0, left_maps)`` hold the left side and
+    the others the right, so no record is tagged (PySpark's join also moves both
+    sides in one stage, a tagged union)."""
+
+    kind = "CoPartitionedJoinRDD"
+
+    def __init__(self, shuffled, left_maps, keep_left, keep_right):
+        self.shuffled = shuffled
+        self.left_maps = left_maps
+        self.keep = (keep_left, keep_right)
+
+    def num_partitions(self):
+        return self.shuffled.getNumPartitions()
+
+    def narrow_parents(self):
+        return [self.shuffled]
+
+    def parent_splits(self, split):
+        return [(self.shuffled, split)]
+
+    def make_node(self, rdd_id, level, node_of):
+        node_of(self.shuffled)  # a member of the stage: its map outputs are located
+        dep = self.shuffled._shuffle_dep
+        sides = [pipeline.ShuffledNode(None, None, dep.shuffle_id, dep.num_partitions, None, maps)
+                 for maps in ((0, self.left_maps), (self.left_maps, dep.num_maps))]
+        return pipeline.HashJoinNode(rdd_id, level, sides[0], sides[1], *self.keep)
 
 
 class Zipped(_SideBySide):

@@ -12,18 +12,20 @@ from fastrdd.storage.spill import ExternalGrouper, ExternalMerger
 __all__ = ["read_reduce_input", "aggregate_reduce_side"]
 
 
-def read_reduce_input(fetcher, shuffle_id, reduce_id, num_reduces, addresses, metrics=None):
+def read_reduce_input(fetcher, shuffle_id, reduce_id, num_reduces, addresses, metrics=None,
+                      first_map=0):
     """Yield the records for ``reduce_id`` from every map output, in map order.
 
     ``addresses[m]`` is the block address of the worker holding map output
-    ``m``, or None when that worker was lost.  ``metrics`` (the task's
-    runtime) counts the bytes and records read, a region and a batch at a time.
+    ``first_map + m``, or None when that worker was lost.  ``metrics`` (the
+    task's runtime) counts the bytes and records read, a region and a batch
+    at a time.
     """
-    for map_id, address in enumerate(addresses):
+    for map_id, address in enumerate(addresses, first_map):
         if address is None:
             raise FetchFailedError(shuffle_id, map_id, "its worker was lost")
     requests = [(address, shuffle_id, map_id, reduce_id, num_reduces)
-                for map_id, address in enumerate(addresses)]
+                for map_id, address in enumerate(addresses, first_map)]
     for data in fetcher.shuffle_regions(requests):
         if metrics is not None:
             metrics.shuffle_read_bytes += len(data)

@@ -20,6 +20,7 @@ jobs and stages past ``spark.ui.retainedJobs`` / ``retainedStages`` are
 forgotten, as Spark's UI does.
 """
 import threading
+from operator import add
 
 from fastrdd.protocol import NO_METRICS, TaskMetrics
 from fastrdd.scheduler import events
@@ -212,7 +213,7 @@ class AppStore:
             stage.task_time += e.duration
             if ok:
                 stage.succeeded += 1
-                stage.metrics = [a + b for a, b in zip(stage.metrics, metrics)]
+                stage.metrics = list(map(add, stage.metrics, metrics))
             else:
                 stage.failed += 1
             task = stage.tasks.get(e.task_id)
@@ -225,7 +226,7 @@ class AppStore:
             executor.task_time += e.duration
             if ok:
                 executor.completed += 1
-                executor.metrics = [a + b for a, b in zip(executor.metrics, metrics)]
+                executor.metrics = list(map(add, executor.metrics, metrics))
             else:
                 executor.failed += 1
 

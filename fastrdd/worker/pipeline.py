@@ -191,16 +191,18 @@ class CoalesceNode(Node):
 class ShuffledNode(Node):
     """The reduce side of a shuffle: read every map output, then merge."""
 
-    __slots__ = ("shuffle_id", "num_partitions", "aggregator")
+    __slots__ = ("shuffle_id", "num_partitions", "aggregator", "maps")
 
-    def __init__(self, rdd_id, persist, shuffle_id, num_partitions, aggregator):
+    def __init__(self, rdd_id, persist, shuffle_id, num_partitions, aggregator, maps=None):
         super().__init__(rdd_id, persist)
         self.shuffle_id = shuffle_id
         self.num_partitions = num_partitions
         self.aggregator = aggregator
+        #: (first, end) of the map outputs to read, or None for all (a join's side)
+        self.maps = maps
 
     def compute(self, split, runtime):
-        records = runtime.read_shuffle(self.shuffle_id, split, self.num_partitions)
+        records = runtime.read_shuffle(self.shuffle_id, split, self.num_partitions, self.maps)
         return aggregate_reduce_side(records, self.aggregator)
 
 

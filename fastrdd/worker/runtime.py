@@ -95,9 +95,14 @@ class TaskRuntime:
                 raise RuntimeError(f"the driver no longer holds slice {split} of RDD {rdd_id}")
         return data
 
-    def read_shuffle(self, shuffle_id, reduce_id, num_reduces):
+    def read_shuffle(self, shuffle_id, reduce_id, num_reduces, maps=None):
+        addresses = self.locations[shuffle_id]
+        first = 0
+        if maps is not None:
+            first, end = maps
+            addresses = addresses[first:end]
         return read_reduce_input(self.worker.fetcher, shuffle_id, reduce_id, num_reduces,
-                                 self.locations[shuffle_id], self)
+                                 addresses, self, first)
 
     def get_or_compute(self, node, split):
         """A persisted partition: from memory, else from disk, else computed (and kept)."""
