@@ -122,6 +122,21 @@ def _mix64(x):
     return x ^ (x >> 32)
 
 
+def _sip_round(v0, v1, v2, v3):
+    """One SipRound on the four 64-bit state words."""
+    v0 = (v0 + v1) & _M64
+    v2 = (v2 + v3) & _M64
+    v1 = ((v1 << 13 | v1 >> 51) & _M64) ^ v0
+    v3 = ((v3 << 16 | v3 >> 48) & _M64) ^ v2
+    v0 = (v0 << 32 | v0 >> 32) & _M64
+    v2 = (v2 + v1) & _M64
+    v0 = (v0 + v3) & _M64
+    v1 = ((v1 << 17 | v1 >> 47) & _M64) ^ v2
+    v3 = ((v3 << 21 | v3 >> 43) & _M64) ^ v0
+    v2 = (v2 << 32 | v2 >> 32) & _M64
+    return v0, v1, v2, v3
+
+
 def _siphash13(b):
     """CPython's ``hash(b)`` for bytes under ``PYTHONHASHSEED=0`` (SipHash-1-3, zero key)."""
     n = len(b)
@@ -133,29 +148,11 @@ def _siphash13(b):
     words.append(((n & 0xFF) << 56) | int.from_bytes(b[full:], "little"))
     for m in words:  # one compression round a word
         v3 ^= m
-        v0 = (v0 + v1) & _M64
-        v2 = (v2 + v3) & _M64
-        v1 = ((v1 << 13 | v1 >> 51) & _M64) ^ v0
-        v3 = ((v3 << 16 | v3 >> 48) & _M64) ^ v2
-        v0 = (v0 << 32 | v0 >> 32) & _M64
-        v2 = (v2 + v1) & _M64
-        v0 = (v0 + v3) & _M64
-        v1 = ((v1 << 17 | v1 >> 47) & _M64) ^ v2
-        v3 = ((v3 << 21 | v3 >> 43) & _M64) ^ v0
-        v2 = (v2 << 32 | v2 >> 32) & _M64
+        v0, v1, v2, v3 = _sip_round(v0, v1, v2, v3)
         v0 ^= m
     v2 ^= 0xFF
     for _ in range(3):  # finalisation rounds
-        v0 = (v0 + v1) & _M64
-        v2 = (v2 + v3) & _M64
-        v1 = ((v1 << 13 | v1 >> 51) & _M64) ^ v0
-        v3 = ((v3 << 16 | v3 >> 48) & _M64) ^ v2
-        v0 = (v0 << 32 | v0 >> 32) & _M64
-        v2 = (v2 + v1) & _M64
-        v0 = (v0 + v3) & _M64
-        v1 = ((v1 << 17 | v1 >> 47) & _M64) ^ v2
-        v3 = ((v3 << 21 | v3 >> 43) & _M64) ^ v0
-        v2 = (v2 << 32 | v2 >> 32) & _M64
+        v0, v1, v2, v3 = _sip_round(v0, v1, v2, v3)
     x = v0 ^ v1 ^ v2 ^ v3
     if x & _SIGN:
         x -= _TWO64

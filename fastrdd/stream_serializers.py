@@ -56,12 +56,17 @@ class SpecialLengths:
     START_OF_INIT_MESSAGE = -8
 
 
-def read_int(stream):
-    """A 4-byte big-endian int from ``stream``; EOFError at its end."""
-    data = stream.read(4)
+def _read_packed(stream, packing):
+    """One ``struct`` value from ``stream``; EOFError at its end."""
+    data = stream.read(packing.size)
     if not data:
         raise EOFError
-    return _INT.unpack(data)[0]
+    return packing.unpack(data)[0]
+
+
+def read_int(stream):
+    """A 4-byte big-endian int from ``stream``; EOFError at its end."""
+    return _read_packed(stream, _INT)
 
 
 def write_int(value, stream):
@@ -70,10 +75,7 @@ def write_int(value, stream):
 
 def read_long(stream):
     """An 8-byte big-endian int from ``stream``; EOFError at its end."""
-    data = stream.read(8)
-    if not data:
-        raise EOFError
-    return _LONG.unpack(data)[0]
+    return _read_packed(stream, _LONG)
 
 
 def write_long(value, stream):
@@ -85,10 +87,7 @@ def pack_long(value):
 
 
 def read_bool(stream):
-    data = stream.read(1)
-    if not data:
-        raise EOFError
-    return _BOOL.unpack(data)[0]
+    return _read_packed(stream, _BOOL)
 
 
 def write_with_length(obj, stream):
