@@ -90,7 +90,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    allow_reuse_address = False  # a port another UI holds must fail, so we try the next
+    # SO_REUSEADDR: a port left in TIME_WAIT by a stopped UI can be bound again at
+    # once; a port another process listens on still fails (Linux), so we try the next
+    allow_reuse_address = True
 
 
 class WebUI:
