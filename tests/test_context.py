@@ -104,10 +104,13 @@ def test_workers_do_not_outlive_a_killed_driver(tmp_path):
     import time
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    code = ("import sys, time\nsys.path.insert(0, %r)\nfrom fastrdd import SparkContext\n"
-            "sc = SparkContext('local[2]', 'orphans')\nsc.parallelize([1, 2], 2).count()\n"
+    # its own local dir: another fastrdd context on this machine (another test run) would
+    # sweep the dead driver's directory from a shared one before this test looks
+    code = ("import sys, time\nsys.path.insert(0, %r)\nfrom fastrdd import SparkConf, SparkContext\n"
+            "sc = SparkContext('local[2]', 'orphans', conf=SparkConf().set('fastrdd.local.dir', %r))\n"
+            "sc.parallelize([1, 2], 2).count()\n"
             "print(' '.join(str(i.pid) for i in sc.statusTracker().getExecutorInfos()), flush=True)\n"
-            "time.sleep(60)\n" % root)
+            "time.sleep(60)\n" % (root, str(tmp_path)))
     driver = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     pids = [int(p) for p in driver.stdout.readline().split()]
     assert len(pids) == 2
@@ -127,7 +130,7 @@ def test_workers_do_not_outlive_a_killed_driver(tmp_path):
             pass
     assert alive == []
     # the dead driver's directory is swept by the next context on this machine
-    stale = [d for d in fastrdd_dirs() if f"-{driver.pid}-" in d]
+    stale = [str(d) for d in tmp_path.glob("fastrdd-*") if f"-{driver.pid}-" in d.name]
     assert stale
     from fastrdd.context import sweep_stale_dirs
     sweep_stale_dirs(os.path.dirname(stale[0]))
