@@ -224,6 +224,13 @@ def test_big_parallelized_slices_are_read_from_the_driver_once_stored(cluster):
     assert rdd.count() == 300_000  # a second job reads the same stored slices
 
 
+def test_every_slot_hashes_str_alike(cluster):
+    """User classes hashing their str fields land in one partition whatever slot maps them."""
+    seen = cluster.sc.parallelize(range(12), 12).map(
+        lambda _: (os.getpid(), hash("fastrdd"), os.environ.get("PYTHONHASHSEED"))).collect()
+    assert len({pid for pid, _, _ in seen}) > 1
+    assert {(h, seed) for _, h, seed in seen} == {(seen[0][1], "0")}
+
 def test_local_and_reliable_checkpoints(cluster, tmp_path):
     sc = cluster.sc
     local = sc.parallelize(range(10), 3).map(lambda x: x * 2)

@@ -92,6 +92,11 @@ def main(argv=None):
               f"wrote {secret} (mode 600: keep it on this host only)")
         return 0
     if args.slot or (args.cores == 1 and args.once):
+        if "PYTHONHASHSEED" not in os.environ and argv is None:
+            # one hash() of str on every worker, as in local workers: start again with
+            # the seed fixed (it can only be set before the interpreter starts)
+            os.execve(sys.executable, [sys.executable, "-m", "fastrdd.cluster.worker",
+                                       *sys.argv[1:]], dict(os.environ, PYTHONHASHSEED="0"))
         return run_slot(args)
     return supervise(args, sys.argv[1:] if argv is None else argv)
 
@@ -99,6 +104,10 @@ def main(argv=None):
 def supervise(args, argv):
     """Keep ``--cores`` slot processes running; restart those that end, until stopped."""
     cmd = [sys.executable, "-m", "fastrdd.cluster.worker", *argv, "--slot"]
+    # one hash() of str in every slot on every host, as local workers have: a user
+    # class hashing its fields then lands in one partition whichever slot maps it
+    env = dict(os.environ)
+    env.setdefault("PYTHONHASHSEED", "0")
     slots = {}
     #: when each slot was last started: one that ends at once is restarted at most once a second
     started = {}
@@ -126,7 +135,7 @@ def supervise(args, argv):
                     if args.once:  # its driver stopped it or went away
                         stopping.append("once")
                         break
-                slots[index] = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
+                slots[index] = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, env=env)
                 started[index] = time.monotonic()
             time.sleep(0.2)
     finally:
