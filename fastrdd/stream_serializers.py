@@ -69,6 +69,23 @@ def read_int(stream):
     return _read_packed(stream, _INT)
 
 
+def read_frame(stream, whole=False):
+    """The bytes of one length-prefixed frame, None for a NULL one; EOFError at the end.
+
+    ``whole``: a truncated last frame also ends the stream (PySpark's framed
+    serializers), rather than being returned short (its UTF8Deserializer).
+    """
+    length = read_int(stream)
+    if length == SpecialLengths.END_OF_DATA_SECTION:
+        raise EOFError
+    if length == SpecialLengths.NULL:
+        return None
+    data = stream.read(length)
+    if whole and len(data) < length:
+        raise EOFError
+    return data
+
+
 def write_int(value, stream):
     stream.write(_INT.pack(value))
 
@@ -159,15 +176,8 @@ class FramedSerializer(Serializer):
         stream.write(data)
 
     def _read_with_length(self, stream):
-        length = read_int(stream)
-        if length == SpecialLengths.END_OF_DATA_SECTION:
-            raise EOFError
-        if length == SpecialLengths.NULL:
-            return None
-        data = stream.read(length)
-        if len(data) < length:  # a truncated last frame ends the stream, as in PySpark
-            raise EOFError
-        return self.loads(data)
+        data = read_frame(stream, whole=True)
+        return None if data is None else self.loads(data)
 
 
 class BatchedSerializer(Serializer):
@@ -438,12 +448,9 @@ class UTF8Deserializer(Serializer):
         self.use_unicode = use_unicode
 
     def loads(self, stream):
-        length = read_int(stream)
-        if length == SpecialLengths.END_OF_DATA_SECTION:
-            raise EOFError
-        if length == SpecialLengths.NULL:
+        data = read_frame(stream)
+        if data is None:
             return None
-        data = stream.read(length)
         return data.decode("utf-8") if self.use_unicode else data
 
     def load_stream(self, stream):

@@ -8,6 +8,7 @@ that are not valid UTF-8.  PySpark's workers hash with ``PYTHONHASHSEED=0``
 (its default), which is what the str and bytes placements below assume.
 """
 import datetime
+import inspect
 import operator
 import os
 import random
@@ -133,19 +134,9 @@ def test_nested_number_keys_hash_as_pyspark(impl_hash, key):
     assert impl_hash(key) == pyspark_hash(key)
 
 
-SEED0_ORACLE = """
-import json, sys
-def pyspark_hash(x):
-    if x is None:
-        return 0
-    if isinstance(x, tuple):
-        h = 0x345678
-        for item in x:
-            h = ((h ^ pyspark_hash(item)) * 1000003) & sys.maxsize
-        return h ^ len(x)
-    return hash(x)
-print(json.dumps([pyspark_hash(k) for k in eval(sys.argv[1])]))
-"""
+# the same rules run in a child process started with PYTHONHASHSEED=0
+SEED0_ORACLE = ("import json, sys\n" + inspect.getsource(pyspark_hash)
+                + "print(json.dumps([pyspark_hash(k) for k in eval(sys.argv[1])]))\n")
 
 
 def test_random_keys_with_text_hash_as_pyspark_workers(impl_hash):

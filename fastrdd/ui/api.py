@@ -49,11 +49,9 @@ def application(store):
 def _job(row, stages):
     """A job's row; its totals count the stages still to run, as planned in its graph."""
     mine = [stages[s] for s in row.stage_ids if s in stages]
-    planned = row.graph.get("stages", ())
-    skipped = [s for s in planned if s.get("skipped")] or [
-        {"key": k, "tasks": 0} for k in row.skipped]
     submitted = {s.shuffle_id for s in mine}
-    pending = [s for s in planned if not s.get("skipped") and s["key"] not in submitted]
+    pending = [s for s in row.graph.get("stages", ())
+               if s["key"] not in submitted and s["key"] not in row.skipped]
     tasks = sum(s.num_tasks for s in mine) + sum(s.get("tasks", 0) for s in pending)
     return {
         "jobId": row.job_id, "name": row.name, "description": row.description,
@@ -66,12 +64,12 @@ def _job(row, stages):
         "numTasks": tasks,
         "numActiveTasks": sum(s.active for s in mine),
         "numCompletedTasks": sum(s.succeeded for s in mine),
-        "numSkippedTasks": sum(s.get("tasks", 0) for s in skipped),
+        "numSkippedTasks": row.skipped_tasks,
         "numFailedTasks": sum(s.failed for s in mine),
         "numKilledTasks": 0,
         "numActiveStages": sum(s.status == "ACTIVE" for s in mine),
         "numCompletedStages": sum(s.status == "COMPLETE" for s in mine),
-        "numSkippedStages": len(skipped),
+        "numSkippedStages": len(row.skipped),
         "numFailedStages": sum(s.status == "FAILED" for s in mine),
         "numPendingStages": len(pending),
     }

@@ -46,6 +46,8 @@ class JobRow:
         self.stage_ids = []
         #: shuffle id -> stage id of the map stages skipped (their output was there)
         self.skipped = {}
+        #: the tasks those stages would have run
+        self.skipped_tasks = 0
 
 
 class StageRow:
@@ -157,6 +159,7 @@ class AppStore:
         self.jobs[e.job_id] = job = JobRow(e)
         for stage_id, shuffle_id, tasks in e.skipped_stages or ():
             job.skipped[shuffle_id] = stage_id
+            job.skipped_tasks += tasks
             stage = self.stages[stage_id] = StageRow(events.StageSubmitted(
                 stage_id, e.job_id, "map", f"shuffle {shuffle_id} (output already there)", None,
                 shuffle_id, tasks, e.time))

@@ -82,11 +82,9 @@ class SplitNode(Node):
 
 
 def split_bytes(piece):
-    """Bytes a file split covers, where the split says (a byte range or a file size)."""
+    """Bytes a file split covers, where the split says (a byte range), else 0."""
     end = getattr(piece, "end", None)
-    if end is not None:
-        return end - piece.start
-    return getattr(piece, "nbytes", 0) or 0
+    return 0 if end is None else end - piece.start
 
 
 def _counted_batches(batches, runtime):
