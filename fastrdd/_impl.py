@@ -26,6 +26,8 @@ SHUFFLE_API = (
     "merge_combiners",
     "group_pairs",
     "bucket_dict",
+    "index_pairs",
+    "Matches",
 )
 SERDE_API = ("dumps_batch", "loads_batch")
 BLOCKSTORE_API = ("BlockStore",)

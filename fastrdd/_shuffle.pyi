@@ -14,6 +14,8 @@ __all__ = [
     "combine_keys",
     "merge_combiners",
     "group_pairs",
+    "index_pairs",
+    "Matches",
 ]
 
 # A record is a tuple or list of length 2; anything else raises TypeError.
@@ -58,3 +60,10 @@ def group_pairs(
     records: Iterable[_Pair[_K, _V]],
     groups: dict[_K, list[_V]] | None = None,
 ) -> dict[_K, list[_V]]: ...
+
+class Matches(list[_V]): ...
+
+def index_pairs(
+    records: Iterable[_Pair[_K, _V]],
+    table: dict[_K, Any] | None = None,
+) -> dict[_K, Any]: ...

@@ -111,6 +111,8 @@ __all__ = [
     "combine_keys",
     "merge_combiners",
     "group_pairs",
+    "index_pairs",
+    "Matches",
 ]
 
 # Constants of the hash scheme; the twin's docstring explains each.
@@ -552,4 +554,38 @@ def group_pairs(records, groups=None):
                 PyList_Append(values, v)
             else:
                 values.append(v)
+    return d
+
+
+class Matches(list):
+    """The values of a key seen more than once by ``index_pairs``, in input order."""
+
+    __slots__ = ()
+
+
+def index_pairs(records, table=None):
+    """The build side of a hash join: ``{key: value}``, a key's values in a ``Matches``
+    list only when it has several (no list, and no object for the garbage collector
+    to track, per unique key).  ``table`` continues an earlier dict.
+
+    >>> index_pairs([("a", 1), ("b", 2), ("a", 3)])
+    {'a': [1, 3], 'b': 2}
+    """
+    cdef dict d = _check_dict(table, "table")
+    cdef object rec, pair, k, v, found_value
+    cdef object matches = Matches
+    cdef PyObject *found
+    for rec in records:
+        pair = _as_pair(rec)
+        k = <object>PySequence_Fast_GET_ITEM(pair, 0)
+        v = <object>PySequence_Fast_GET_ITEM(pair, 1)
+        found = PyDict_GetItemWithError(d, k)
+        if found is NULL:
+            d[k] = v
+        else:
+            found_value = <object>found
+            if type(found_value) is matches:
+                PyList_Append(found_value, v)
+            else:
+                d[k] = matches((found_value, v))
     return d

@@ -11,6 +11,7 @@ Where the functions sit in a shuffle::
                  records --bucket_pairs-----------------------------> [[(k, v)], ...]
     reduce task: [(k, c)] --merge_combiners--> {k: c}
                  [(k, v)] --group_pairs------> {k: [v, ...]}
+    hash join:   [(k, w)] --index_pairs------> {k: w, k2: Matches([w, ...])}
 
 ``portable_hash``
     Decides which reduce partition a key goes to, so it must agree between
@@ -86,6 +87,8 @@ __all__ = [
     "combine_keys",
     "merge_combiners",
     "group_pairs",
+    "index_pairs",
+    "Matches",
 ]
 
 _M64 = (1 << 64) - 1
@@ -460,4 +463,37 @@ def group_pairs(records, groups=None):
             d[k] = [rec[1]]
         else:
             values.append(rec[1])
+    return d
+
+
+class Matches(list):
+    """The values of a key seen more than once by ``index_pairs``, in input order."""
+
+    __slots__ = ()
+
+
+def index_pairs(records, table=None):
+    """The build side of a hash join: ``{key: value}``, a key's values in a ``Matches``
+    list only when it has several.
+
+    Most join keys are unique on one side; a list per key would cost an
+    allocation (and a tracked object for the garbage collector) per record.
+    ``table`` continues an earlier dict; read a value with ``type(v) is Matches``.
+
+    >>> index_pairs([("a", 1), ("b", 2), ("a", 3)])
+    {'a': [1, 3], 'b': 2}
+    """
+    d = _check_dict(table, "table")
+    missing = _MISSING
+    for rec in records:
+        if not (isinstance(rec, (tuple, list)) and len(rec) == 2):
+            raise _bad_pair(rec)
+        k = rec[0]
+        found = d.get(k, missing)
+        if found is missing:
+            d[k] = rec[1]
+        elif type(found) is Matches:
+            found.append(rec[1])
+        else:
+            d[k] = Matches((found, rec[1]))
     return d

@@ -231,6 +231,15 @@ def test_every_slot_hashes_str_alike(cluster):
     assert len({pid for pid, _, _ in seen}) > 1
     assert {(h, seed) for _, h, seed in seen} == {(seen[0][1], "0")}
 
+def test_workers_collect_garbage_as_data_holders(cluster):
+    """Slots run with rare full collections and start-up frozen (``worker.gc_tuning``)."""
+    import gc
+
+    seen = cluster.sc.parallelize(range(4), 4).map(
+        lambda _: (gc.get_threshold()[2], gc.get_freeze_count() > 0)).collect()
+    assert set(seen) == {(100, True)}  # worker.gc_tuning.FULL_COLLECTION_EVERY
+
+
 def test_local_and_reliable_checkpoints(cluster, tmp_path):
     sc = cluster.sc
     local = sc.parallelize(range(10), 3).map(lambda x: x * 2)

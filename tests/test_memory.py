@@ -47,3 +47,20 @@ def test_the_limit_is_only_lowered():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == str((3 << 30, 3 << 30))
     apply_address_space_limit(None)  # no setting: nothing happens
+
+
+def _collector(_):
+    import gc
+
+    return gc.get_threshold()[2], gc.get_freeze_count() > 0
+
+
+def test_workers_collect_garbage_as_data_holders(sc):
+    """Workers make full collections rare and freeze start-up (``worker.gc_tuning``);
+    the driver, the user's process, keeps its own settings."""
+    from fastrdd.worker.gc_tuning import FULL_COLLECTION_EVERY
+
+    driver = _collector(0)
+    assert set(sc.parallelize(range(4), 4).map(_collector).collect()) == {
+        (FULL_COLLECTION_EVERY, True)}
+    assert _collector(0) == driver

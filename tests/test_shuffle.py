@@ -285,6 +285,8 @@ def test_unhashable_keys_raise_like_a_dict(impl, twin, key, error):
         impl.bucket_pairs([(key, 1)], 3)
     with pytest.raises(error):
         impl.group_pairs([(key, 1)])
+    with pytest.raises(error):
+        impl.index_pairs([(key, 1)])
     assert outcome(impl.portable_hash, key) == outcome(twin.portable_hash, key)
 
 
@@ -462,6 +464,7 @@ def test_compiled_pair_functions_match_twin(compiled, twin, recs, n):
         ("combine_pairs", (wrap_value, append_value)),
         ("merge_combiners", (append_value,)),
         ("group_pairs", ()),
+        ("index_pairs", ()),
     ]
     for name, args in calls:
         want = outcome(getattr(twin, name), recs, *args)
@@ -650,11 +653,38 @@ def test_group_pairs_matches_reference(impl, recs, more):
     assert got == ref_group(recs + more)
 
 
+def ref_index(recs):
+    """``index_pairs`` as the join reads it: every key's values, in input order."""
+    return {k: list(vs) for k, vs in ref_group(recs).items()}
+
+
+def indexed_values(impl, table):
+    return {k: list(w) if type(w) is impl.Matches else [w] for k, w in table.items()}
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(recs=records, more=records)
+def test_index_pairs_matches_reference(impl, recs, more):
+    got = impl.index_pairs(recs)
+    assert indexed_values(impl, got) == ref_index(recs)
+    # a key seen once is stored as its value: no list for the unique keys of a join
+    assert all((type(w) is impl.Matches) == (len(ref_group(recs)[k]) > 1) for k, w in got.items())
+    assert impl.index_pairs(iter(more), got) is got
+    assert indexed_values(impl, got) == ref_index(recs + more)
+
+
+def test_index_pairs_keeps_list_values_apart_from_matches(impl):
+    table = impl.index_pairs([("a", [1]), ("b", [2]), ("b", [3])])
+    assert type(table["a"]) is list and table["a"] == [1]
+    assert type(table["b"]) is impl.Matches and table["b"] == [[2], [3]]
+
+
 def test_first_key_object_is_kept(impl):
     # Like a dict: 1, 1.0 and True are one key, stored as the first seen.
     for d in [impl.combine_pairs([(1, "a"), (1.0, "b"), (True, "c")], str, str.__add__),
               impl.merge_combiners([(1, "a"), (1.0, "b")], str.__add__),
-              impl.group_pairs([(1, "a"), (True, "b")])]:
+              impl.group_pairs([(1, "a"), (True, "b")]),
+              impl.index_pairs([(1, "a"), (True, "b")])]:
         [key] = d
         assert type(key) is int
 
@@ -689,6 +719,7 @@ def call_each(module, recs):
         outcome(module.combine_pairs, recs, str, str.__add__),
         outcome(module.merge_combiners, recs, list.__add__),
         outcome(module.group_pairs, recs),
+        outcome(module.index_pairs, recs),
     ]
 
 
@@ -752,6 +783,8 @@ def test_combiners_must_be_a_dict(impl, twin, bad):
             func([("a", 1)], *args, bad)
     with pytest.raises(TypeError, match="groups must be a dict or None"):
         impl.group_pairs([("a", 1)], bad)
+    with pytest.raises(TypeError, match="table must be a dict or None"):
+        impl.index_pairs([("a", 1)], bad)
 
 
 def test_user_function_errors_propagate(impl):

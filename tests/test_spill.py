@@ -171,6 +171,11 @@ def test_joins_whose_build_side_does_not_fit_fall_back_to_grouping(tiny):
     assert sorted(a.fullOuterJoin(b, 3).collect()) == sorted(
         inner + [(k, (v, None)) for k, v in left if k not in rg]
         + [(k, (None, w)) for k, w in right if k >= 300])
+    # unique keys whose values are lists: each list is one value, never a key's matches
+    unique = sc.parallelize([(k, [k, -k]) for k in range(0, 400, 2)], 2)
+    assert sorted(a.rightOuterJoin(unique, 3).collect()) == sorted(
+        [(k, (v, [k, -k])) for k, v in left if k % 2 == 0]
+        + [(k, (None, [k, -k])) for k in range(300, 400, 2)])
 
 
 def test_hot_key_group_larger_than_budget(tiny):

@@ -160,6 +160,7 @@ def run_slot(args):
     from fastrdd.cluster.security import Security, SecurityError, is_loopback
     from fastrdd.storage.memory import apply_address_space_limit, default_budget, parse_size
     from fastrdd.worker.runtime import Worker, die_with_parent
+    from fastrdd.worker.gc_tuning import tune_for_worker
 
     # the supervisor decides: a stray Ctrl-C in the terminal is not for the slots
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -220,6 +221,7 @@ def run_slot(args):
                     compress_spills=bool(settings.get("compress_spills", True)),
                     compress_blocks=bool(settings.get("compress_blocks", False)),
                     address=server.address)
+    tune_for_worker()
     io = threading.Thread(target=_io_loop, name="fastrdd-driver-link", daemon=True,
                           args=(driver, security, inbox, outbox, wake_r, args.timeout, directory))
     io.start()

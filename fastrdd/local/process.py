@@ -20,6 +20,7 @@ import types
 from fastrdd import protocol
 from fastrdd.local.framing import PipeReader, PipeWriter
 from fastrdd.storage.blocks import LocalBlockFetcher
+from fastrdd.worker.gc_tuning import tune_for_worker
 from fastrdd.storage.memory import HYSTERESIS, apply_address_space_limit, parse_size
 from fastrdd.worker.runtime import Worker, die_with_parent
 
@@ -97,6 +98,7 @@ def main(argv=None):
                     compress_spills=env.get("FASTRDD_COMPRESS_SPILLS", "true") == "true",
                     compress_blocks=env.get("FASTRDD_COMPRESS_BLOCKS", "false") == "true")
     threading.Thread(target=heartbeat, name="fastrdd-heartbeat", daemon=True).start()
+    tune_for_worker()
     send(protocol.Ready(os.getpid()))
     while worker.running:
         try:

@@ -1,7 +1,8 @@
 """The join of one partition, in the worker: a hash join that falls back to a spilling one.
 
-The right side's records are grouped into a dict, ``BUILD_CHUNK`` at a
-time, and the left side streams past it: the left side is never tagged,
+The right side's records are indexed into a dict (``index_pairs``: a
+key's value as it is, a ``Matches`` list only for a key seen more than once),
+``BUILD_CHUNK`` at a time, and the left side streams past it: the left side is never tagged,
 grouped nor held in memory.  If the right side outgrows the worker's
 memory budget while it is grouped, the partition is joined instead by
 grouping both sides with ``storage.spill.ExternalGrouper``, which spills
@@ -45,41 +46,57 @@ def hash_join(left, right, keep_left, keep_right):
     table = {}
     right = iter(right)  # one iterator: a fallback carries on where the chunks stopped
     for chunk in chunks(right, BUILD_CHUNK):
-        _impl.shuffle.group_pairs(chunk, table)
+        _impl.shuffle.index_pairs(chunk, table)
         if ctx.over():
             return _grouped_join(left, _chain_grouped(table, right), keep_left, keep_right)
     return _probe(left, table, keep_left, keep_right)
 
 
+#: marks a key the right side does not have (None may be a value)
+_ABSENT = object()
+
+
 def _probe(left, table, keep_left, keep_right):
     get = table.get
+    matches = _impl.shuffle.Matches
+    absent = _ABSENT
     matched = set() if keep_right else None
     for record in left:
         try:
             k, v = record
         except (TypeError, ValueError):
             raise not_a_pair(record) from None
-        ws = get(k)
-        if ws is not None:
-            for w in ws:
-                yield k, (v, w)
-            if matched is not None:
-                matched.add(k)
-        elif keep_left:
-            yield k, (v, None)
+        w = get(k, absent)
+        if w is absent:
+            if keep_left:
+                yield k, (v, None)
+            continue
+        if type(w) is matches:
+            for x in w:
+                yield k, (v, x)
+        else:
+            yield k, (v, w)
+        if matched is not None:
+            matched.add(k)
     if matched is not None:
-        for k, ws in table.items():
+        for k, w in table.items():
             if k not in matched:
-                for w in ws:
-                    yield k, (None, w)
+                for x in _values(w, matches):
+                    yield k, (None, x)
+
+
+def _values(w, matches):
+    """The right side's values of one table entry."""
+    return w if type(w) is matches else (w,)
 
 
 def _chain_grouped(table, rest):
-    """The right side again as pairs: what was grouped (freed as it goes), then the rest."""
+    """The right side again as pairs: what was indexed (freed as it goes), then the rest."""
+    matches = _impl.shuffle.Matches
     while table:
-        k, ws = table.popitem()
-        for w in ws:
-            yield k, w
+        k, w = table.popitem()
+        for x in _values(w, matches):
+            yield k, x
     yield from rest
 
 
