@@ -9,11 +9,15 @@ What it does:
 
 1. generates the inputs (``datagen.py``: deterministic, reused when present
    in ``--data-dir``);
-2. for each workload (``workloads.py``) and each engine (``engines.py``) runs
-   one child process: it starts the engine (timed apart: *start-up* is spawn to
-   first result of a trivial job), then runs the workload ``--runs`` times;
-   a thread here polls /proc for the summed RSS of the child's process tree;
-3. compares every engine's answer with the ideal's (a wrong answer fails the
+2. for each workload (``workloads.py``) runs ``--runs`` rounds interleaved
+   engine by engine (``interleave.py``): round k runs every engine
+   (``engines.py``) once, the ideal first, so that the machine's drifting
+   speed slows every engine of a round alike instead of landing in their
+   ratio.  Each run is one child process: it starts the engine (timed apart:
+   *start-up* is spawn to first result of a trivial job), then runs the
+   workload once; a thread here polls /proc for the summed RSS of the child's
+   process tree;
+3. compares every round's answer with the ideal's (a wrong answer fails the
    whole command, it is never reported as a time);
 4. writes ``--output`` (default ``benchmarks/RESULTS.md``): medians, ratios to
    the ideal, start-up, peak memory, per-phase details, machine and versions.
@@ -56,13 +60,16 @@ import time
 
 from . import datagen, hadoop_runner
 from .engines import ENGINES, child_env, probe, run_child
-from .workloads import WORKLOADS, agree
+from .interleave import run_rounds
+from .workloads import WORKLOADS
 
-__all__ = ["main", "write_report"]
+__all__ = ["main", "write_report", "run_all", "parse_args", "data_dir_for", "time_cell"]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 DEFAULT_OUTPUT = os.path.join(HERE, "RESULTS.md")
+#: Inputs are generated once per size under here and reused by every later run.
+DATA_ROOT = os.path.join(tempfile.gettempdir(), "fastrdd-bench-data")
 QUICK = {"size": "1MB", "runs": 1, "engines": "ideal,fastrdd"}
 #: Engines in column order; the ideal runs first, as the reference answer.
 ORDER = ("ideal", "fastrdd", "fastrdd_pure", "fastrdd_cluster", "pyspark", "dask", "hadoop")
@@ -74,8 +81,8 @@ def parse_args(argv):
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", default="256MB", help="text and log size; the other inputs "
                         "scale with it (default 256MB, the issue's reference)")
-    parser.add_argument("--runs", type=int, default=3, help="runs per engine and workload "
-                        "(the median is reported; default 3)")
+    parser.add_argument("--runs", type=int, default=3, help="runs per engine and workload, "
+                        "interleaved engine by engine (the median is reported; default 3)")
     parser.add_argument("--cores", type=int, default=os.cpu_count(),
                         help="N in local[N], Dask's processes and Hadoop's task slots")
     parser.add_argument("--partitions", type=int, default=None,
@@ -88,7 +95,7 @@ def parse_args(argv):
                         help="interpreter for the engine processes (default: this one)")
     parser.add_argument("--data-dir", default=None,
                         help="where inputs are generated and reused "
-                        "(default: <tmp>/fastrdd-bench-data/<size>)")
+                        f"(default: {os.path.join(DATA_ROOT, '<size>')})")
     parser.add_argument("--output", default=None,
                         help=f"the report (default {os.path.relpath(DEFAULT_OUTPUT, REPO)}; "
                         "with --quick, none unless given)")
@@ -96,7 +103,7 @@ def parse_args(argv):
     parser.add_argument("--timeout", type=float, default=3600,
                         help="seconds before one engine's child is killed (default 3600)")
     parser.add_argument("--budget", type=float, default=600,
-                        help="an engine starts no further run of a workload after this many "
+                        help="an engine starts no further round of a workload after this many "
                         "seconds of runs (at least one run; default 600)")
     parser.add_argument("--quick", action="store_true",
                         help="smoke test: --size 1MB --runs 1 --engines ideal,fastrdd")
@@ -117,6 +124,11 @@ def parse_args(argv):
         setattr(args, option, names)
     args.engines = [e for e in ORDER if e in args.engines or e == "ideal"]
     return args
+
+
+def data_dir_for(size, root=DATA_ROOT):
+    """Where the inputs of ``size`` (as written, e.g. ``256MB``) are kept and reused."""
+    return os.path.join(root, size.replace(" ", ""))
 
 
 # -- machine facts --------------------------------------------------------------
@@ -162,30 +174,31 @@ def mark(result, name):
 
 
 def child_command(engine, workload, args, data_json, out, hadoop):
-    common = ["--workload", workload, "--data", data_json, "--runs", str(args.runs),
+    """One round's child: a single run (the rounds and the --budget are kept here)."""
+    common = ["--workload", workload, "--data", data_json, "--runs", "1",
               "--cores", str(args.cores), "--out", out]
     if engine.name == "hadoop":
         return [args.python, "-m", engine.module, "--classpath", hadoop["classpath"]] + common
-    return ([args.python, "-m", engine.module, "--engine", engine.name, "--budget",
-             str(args.budget)] + common)
+    return [args.python, "-m", engine.module, "--engine", engine.name] + common
 
 
-def describe(result, ideal_time, cores):
+def describe(result, ideal_per_core, cores):
     if not result.get("ok"):
         return f"FAILED: {result.get('error')}"
     t = median(job_times(result))
     text = f"{t:8.2f} s"
     if result["engine"] == "ideal":
         text += f"  (ideal = {t / cores:.2f} s)"
-    elif ideal_time:
-        text += f"  ({t / ideal_time:5.1f}x ideal)"
+    elif ideal_per_core:
+        text += f"  ({t / ideal_per_core:5.1f}x ideal)"
     text += (f"  start-up {result.get('startup', 0):5.2f} s  peak {result['peak_rss'] / 2**20:6.0f}"
              f" MB  runs {len(job_times(result))}")
     return text
 
 
-def run_all(args, data, workdir, log):
-    """Run every (workload, engine); returns ``(results, skipped, versions)``."""
+def prepare_engines(args, workdir, log):
+    """Probe every asked engine: ``(skipped, versions, hadoop)``, ``skipped`` saying why
+    per engine, ``hadoop`` the compiled classpath (or None)."""
     skipped, versions, hadoop = {}, {}, None
     for name in args.engines:
         engine = ENGINES[name]
@@ -201,6 +214,27 @@ def run_all(args, data, workdir, log):
             versions[name] = dict(info)
         else:
             versions[name] = {engine.needs.split(".")[0]: info}
+    return skipped, versions, hadoop
+
+
+def run_workload(args, wname, names, data_json, hadoop, workdir, log):
+    """``{engine: result}`` for one workload, its runs interleaved engine by engine."""
+
+    def run_one(name, k):
+        engine = ENGINES[name]
+        stem = os.path.join(workdir, f"{wname}.{name}.{k + 1}")
+        argv = child_command(engine, wname, args, data_json, stem + ".json", hadoop)
+        result = run_child(argv, child_env(engine, args.python), stem + ".log", stem + ".json",
+                           args.timeout, workdir)
+        result["log"] = stem + ".log"
+        return result
+
+    return run_rounds(names, args.runs, args.budget, run_one, log)
+
+
+def run_all(args, data, workdir, log):
+    """Run every (workload, engine); returns ``(results, skipped, versions)``."""
+    skipped, versions, hadoop = prepare_engines(args, workdir, log)
     data_json = os.path.join(workdir, "data.json")
     with open(data_json, "w") as f:
         json.dump(dict(data, partitions=args.partitions), f)
@@ -208,33 +242,16 @@ def run_all(args, data, workdir, log):
     for wname in args.workloads:
         workload = WORKLOADS[wname]
         log(f"-- {wname}: {workload.title}")
-        ideal_time = None
-        for name in args.engines:
-            engine = ENGINES[name]
-            if name in skipped or not engine.supports(workload):
-                continue
-            out = os.path.join(workdir, f"{wname}.{name}.json")
-            log_path = os.path.join(workdir, f"{wname}.{name}.log")
-            argv = child_command(engine, wname, args, data_json, out, hadoop)
-            result = run_child(argv, child_env(engine, args.python), log_path, out,
-                               args.timeout, workdir)
-            result["log"] = log_path
-            reference = results.get((wname, "ideal"))
-            if result.get("ok") and name != "ideal":
-                if reference is None or not reference.get("ok"):
-                    result["verdict"] = "unchecked (the ideal failed)"
-                elif agree(reference["summary"], result["summary"]):
-                    result["verdict"] = "ok"
-                else:
-                    result["ok"] = False
-                    result["verdict"] = "WRONG"
-                    result["error"] = (f"wrong answer: {result['summary']['show']} "
-                                       f"(ideal: {reference['summary']['show']})")
+        names = [n for n in args.engines
+                 if n not in skipped and ENGINES[n].supports(workload)]
+        outcome = run_workload(args, wname, names, data_json, hadoop, workdir, log)
+        for name in names:
+            results[(wname, name)] = outcome[name]
+        ideal_per_core = ideal_time(results, wname, args.cores)
+        for name in names:
+            result = outcome[name]
             versions.setdefault(name, {}).update(result.get("versions") or {})
-            results[(wname, name)] = result
-            if name == "ideal" and result.get("ok"):
-                ideal_time = median(job_times(result)) / args.cores
-            log(f"   {engine.label:<22} {describe(result, ideal_time, args.cores)}"
+            log(f"   {ENGINES[name].label:<22} {describe(result, ideal_per_core, args.cores)}"
                 + ("" if result.get("verdict", "ok") == "ok" else f"  [{result['verdict']}]"))
             if not result.get("ok") and result.get("log_tail"):
                 log("      " + result["log_tail"].strip().replace("\n", "\n      ")[-1500:])
@@ -258,29 +275,35 @@ def ratio(t, ideal):
     return f" ({t / ideal:.1f}x)" if t is not None and ideal else ""
 
 
+def ideal_time(results, workload, cores):
+    """The ideal's median job time on ``workload`` divided by ``cores``, or None."""
+    r = results.get((workload, "ideal"))
+    t = median(job_times(r)) if r and r.get("ok") else None
+    return t / cores if t else None
+
+
+def time_cell(results, workload, engine, cores):
+    """A table cell: the engine's median job time and its ratio to the ideal."""
+    r = results.get((workload, engine))
+    if r is None:
+        return "n/a"
+    if not r.get("ok"):
+        return "**WRONG**" if r.get("verdict") == "WRONG" else "failed"
+    t = median(job_times(r))
+    return fmt_s(t) + ratio(t, ideal_time(results, workload, cores))
+
+
+def table(header, rows):
+    """Markdown lines of a table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
 def write_report(path, args, results, skipped, versions, machine, started, load_before):
     engines = [e for e in args.engines if e not in skipped]
     labels = [ENGINES[e].label for e in engines]
     cores = args.cores
-
-    def ideal_of(w):
-        r = results.get((w, "ideal"))
-        t = median(job_times(r)) if r and r.get("ok") else None
-        return t / cores if t else None
-
-    def cell(w, e):
-        r = results.get((w, e))
-        if r is None:
-            return "n/a"
-        if not r.get("ok"):
-            return "**WRONG**" if r.get("verdict") == "WRONG" else "failed"
-        t = median(job_times(r))
-        return fmt_s(t) + ratio(t, ideal_of(w))
-
-    def table(header, rows):
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(row) + " |" for row in rows]
-        return lines
 
     plan = datagen.plan(args.size_bytes)
     out = [
@@ -289,17 +312,20 @@ def write_report(path, args, results, skipped, versions, machine, started, load_
         f"`{' '.join(['python -m benchmarks.compare'] + args.argv)}`, "
         f"{started:%Y-%m-%d %H:%M}, fastrdd at {git_revision()}.",
         "",
-        f"Job time, median of up to {args.runs} run(s) (start-up excluded); in brackets the ratio "
-        f"to the **ideal** = one plain Python process running a hand-written loop, divided "
-        f"by {cores} (the cores): what perfectly parallel Python would take.  Every answer was "
-        f"checked against the ideal's (exact for counts, 1e-6 relative for floats).",
+        f"Job time, median of up to {args.runs} run(s) (start-up excluded), the runs "
+        f"interleaved engine by engine (round k runs every engine once, the ideal first, so "
+        f"the machine's drifting speed slows all engines of a round alike); in brackets the "
+        f"ratio to the **ideal** = one plain Python process running a hand-written loop, "
+        f"divided by {cores} (the cores): what perfectly parallel Python would take.  Every "
+        f"round's answer was checked against the ideal's (exact for counts, 1e-6 relative for "
+        f"floats).",
         "",
     ]
     ideal_col = f"ideal (loop / {cores})"
     rows = []
     for w in args.workloads:
-        rows.append([WORKLOADS[w].title, fmt_s(ideal_of(w))]
-                    + [cell(w, e) for e in engines if e != "ideal"])
+        rows.append([WORKLOADS[w].title, fmt_s(ideal_time(results, w, cores))]
+                    + [time_cell(results, w, e, cores) for e in engines if e != "ideal"])
     out += table(["workload", ideal_col] + [lb for e, lb in zip(engines, labels) if e != "ideal"],
                  rows)
 
@@ -449,11 +475,12 @@ def main(argv=None):
     def log(line):
         print(line, flush=True)
 
-    log(f"fastrdd macro benchmark: --size {args.size}, {args.runs} run(s), {args.cores} cores, "
+    log(f"fastrdd macro benchmark: --size {args.size}, {args.runs} round(s) interleaved engine "
+        f"by engine, {args.cores} cores, "
         f"{args.partitions} partitions; engines run by {args.python}")
     workdir = tempfile.mkdtemp(prefix="fastrdd-bench-")
-    data_dir = args.data_dir or (os.path.join(workdir, "data") if args.quick else os.path.join(
-        tempfile.gettempdir(), "fastrdd-bench-data", args.size.replace(" ", "")))
+    data_dir = args.data_dir or (os.path.join(workdir, "data") if args.quick
+                                 else data_dir_for(args.size))
     data = datagen.ensure(data_dir, args.size_bytes, log=log)
     results, skipped, versions = run_all(args, data, workdir, log)
     failed = [k for k, r in results.items() if not r.get("ok")]

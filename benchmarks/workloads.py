@@ -478,16 +478,21 @@ def join(sc, data, marks):
 
 
 def join_ideal(data, marks):
+    # a hand-written join sums as it probes: no list of joined rows (10M at 256 MB)
     table = dict(_pairs(data["dim"]))
-    rows = []
+    n = sv = sw = svw = 0
+    get = table.get
     with open(data["pairs"]) as f:
         for line in f:
             k, v = line.split("\t")
-            k = int(k)
-            w = table.get(k)
+            w = get(int(k))
             if w is not None:
-                rows.append((k, (int(v), w)))
-    return _join_summary(join_run(rows))
+                v = int(v)
+                n += 1
+                sv += v
+                sw += w
+                svw += v * w
+    return _join_summary([(n, sv, sw, svw)])
 
 
 def join_dask(data, marks):
