@@ -16,7 +16,8 @@ What it does:
    ratio.  Each run is one child process: it starts the engine (timed apart:
    *start-up* is spawn to first result of a trivial job), then runs the
    workload once; a thread here polls /proc for the summed RSS of the child's
-   process tree;
+   process tree plus the bytes of its fastrdd files on tmpfs (shuffle outputs and
+   spills in /dev/shm are memory that no RSS shows);
 3. compares every round's answer with the ideal's (a wrong answer fails the
    whole command, it is never reported as a time);
 4. writes ``--output`` (default ``benchmarks/RESULTS.md``): medians, ratios to
@@ -191,8 +192,11 @@ def describe(result, ideal_per_core, cores):
         text += f"  (ideal = {t / cores:.2f} s)"
     elif ideal_per_core:
         text += f"  ({t / ideal_per_core:5.1f}x ideal)"
-    text += (f"  start-up {result.get('startup', 0):5.2f} s  peak {result['peak_rss'] / 2**20:6.0f}"
-             f" MB  runs {len(job_times(result))}")
+    text += (f"  start-up {result.get('startup', 0):5.2f} s"
+             f"  peak {result['peak_memory'] / 2**20:6.0f} MB")
+    if result.get("peak_shm"):
+        text += f" ({result['peak_shm'] / 2**20:.0f} MB on tmpfs)"
+    text += f"  runs {len(job_times(result))}"
     return text
 
 
@@ -329,7 +333,8 @@ def write_report(path, args, results, skipped, versions, machine, started, load_
     out += table(["workload", ideal_col] + [lb for e, lb in zip(engines, labels) if e != "ideal"],
                  rows)
 
-    out += ["", "## Start-up (spawn to first result), peak memory (RSS of the process tree)", ""]
+    out += ["", "## Start-up (spawn to first result), peak memory (RSS of the process tree "
+            "+ tmpfs files)", ""]
     rows = []
     for e, lb in zip(engines, labels):
         starts = [results[(w, e)]["startup"] for w in args.workloads
@@ -342,13 +347,16 @@ def write_report(path, args, results, skipped, versions, machine, started, load_
         row = [WORKLOADS[w].title]
         for e in engines:
             r = results.get((w, e))
-            row.append(f"{r['peak_rss'] / 2**20:.0f}" if r and "peak_rss" in r else "n/a")
+            row.append(f"{r['peak_memory'] / 2**20:.0f}" if r and "peak_memory" in r else "n/a")
         rows.append(row)
     out += table(["peak MB"] + labels, rows)
-    out += ["", "RSS is summed over the engine's process and all its descendants (JVM, "
-            "workers, pools), polled every 50 ms; pages shared between processes count once "
-            "per process.  The JVMs run with their default heap limit (a quarter of the RAM), "
-            "which they grow into before collecting."]
+    out += ["", "Peak memory is the RSS summed over the engine's process and all its "
+            "descendants (JVM, workers, pools) plus the bytes of the engine's files on tmpfs "
+            "(fastrdd's shuffle outputs and spills in /dev/shm, which are memory), measured at "
+            "the same instant, polled every 50 ms; pages shared between processes count once "
+            "per process.  The result JSON keeps the two apart (`peak_rss`, `peak_shm`).  "
+            "The JVMs run with their default heap limit (a quarter of the RAM), which they "
+            "grow into before collecting."]
 
     out += details(args, results, engines, labels, cores)
 

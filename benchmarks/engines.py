@@ -5,9 +5,10 @@
     spawn child, BENCH_T0 = now   ------->    import engine, start it, first tiny result
     TreeSampler polls /proc                   startup = now - BENCH_T0
       every 50 ms: sum of RSS                 run the workload `runs` times, timing each
-      over the child's process tree           write {startup, runs, summary, versions}
-    wait (timeout: kill the group)  <-------  to the --out JSON file, stop the engine
-    result + peak RSS
+      over the child's process tree,          write {startup, runs, summary, versions}
+      plus its fastrdd files on tmpfs         to the --out JSON file, stop the engine
+    wait (timeout: kill the group)  <-------
+    result + peak memory (RSS + tmpfs)
 
 Engines (``ENGINES``): ``ideal`` (the hand-written loop, one process),
 ``fastrdd`` (``local[N]``), ``fastrdd_pure`` (the same with the pure-Python
@@ -26,14 +27,17 @@ import argparse
 import json
 import os
 import platform
+import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import traceback
 
-__all__ = ["ENGINES", "Engine", "TreeSampler", "run_child", "child_env", "probe"]
+__all__ = ["ENGINES", "Engine", "TreeSampler", "run_child", "child_env", "probe",
+           "is_on_tmpfs", "tmpfs_scratch_roots", "scratch_bytes"]
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -41,6 +45,16 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: catch a shuffle's peak, long enough that sampling costs well under 1% CPU.
 SAMPLE_INTERVAL = 0.05
 PAGE = os.sysconf("SC_PAGE_SIZE")
+#: Seconds between two walks of the tmpfs directories once a walk has taken more than a
+#: tenth of SAMPLE_INTERVAL (thousands of shuffle files): the sampler must stay cheap.
+SLOW_WALK_INTERVAL = 0.2
+
+#: fastrdd's scratch directories (shuffle outputs, spills), named after the process that
+#: made them: a driver's application directory ``fastrdd-local-<start ms>-<pid>-...``
+#: (``SparkContext._start``; its spill directories in further local dirs add
+#: ``-worker-<n>``) and a cluster worker's ``fastrdd-worker-<pid>-...``
+#: (``fastrdd.cluster.worker``).  The pid tells whose tree a directory belongs to.
+FASTRDD_SCRATCH_DIR = re.compile(r"^fastrdd-(?:local-\d+|worker)-(\d+)-")
 
 
 class Engine:
@@ -135,22 +149,109 @@ def probe(engine, python):
     return True, json.loads(out.stdout.strip().splitlines()[-1])
 
 
-class TreeSampler(threading.Thread):
-    """Peak of the summed RSS of a process and all its descendants, polled from /proc.
+def _unescape_mount_path(field):
+    """/proc/mounts writes space, tab, newline and backslash as octal escapes."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
 
-    RSS counts shared pages once per process (forked workers, mapped shuffle
-    files), so the sum is an upper bound of the tree's real footprint; files in
-    /dev/shm that no process maps are not counted.
+
+def is_on_tmpfs(path, mounts="/proc/mounts"):
+    """Whether ``path`` lies on tmpfs: the type of the deepest mount point holding it."""
+    path = os.path.realpath(path)
+    best, best_type = "", None
+    try:
+        with open(mounts) as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) < 3:
+                    continue
+                point = _unescape_mount_path(fields[1])
+                inside = path == point or path.startswith(point.rstrip("/") + "/")
+                # >=: a later mount on the same point hides the earlier one
+                if inside and len(point) >= len(best):
+                    best, best_type = point, fields[2]
+    except OSError:
+        return False
+    return best_type == "tmpfs"
+
+
+def tmpfs_scratch_roots():
+    """The directories fastrdd may put its scratch directories in (as
+    ``fastrdd.context.choose_local_dirs`` picks them: ``SPARK_LOCAL_DIRS``, /dev/shm,
+    the temp dir) that are on tmpfs: only there are its files memory."""
+    candidates = [d.strip() for d in os.environ.get("SPARK_LOCAL_DIRS", "").split(",")]
+    candidates += ["/dev/shm", tempfile.gettempdir()]
+    roots = []
+    for d in candidates:
+        if d and os.path.isdir(d) and is_on_tmpfs(d):
+            real = os.path.realpath(d)
+            if real not in roots:
+                roots.append(real)
+    return roots
+
+
+def _allocated_bytes_under(top):
+    """Bytes allocated to the files under ``top``; what vanishes mid-walk counts as 0."""
+    total, todo = 0, [top]
+    while todo:
+        try:
+            with os.scandir(todo.pop()) as entries:
+                for entry in entries:
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            todo.append(entry.path)
+                        else:
+                            total += entry.stat(follow_symlinks=False).st_blocks * 512
+                    except OSError:
+                        pass
+        except OSError:
+            pass
+    return total
+
+
+def scratch_bytes(roots, pids):
+    """Bytes held by the fastrdd scratch directories directly under ``roots`` that were
+    made by one of ``pids``: allocated blocks, so sparse or truncated files count as
+    what they occupy."""
+    total = 0
+    for root in roots:
+        try:
+            with os.scandir(root) as entries:
+                owned = [e.path for e in entries
+                         if (m := FASTRDD_SCRATCH_DIR.match(e.name)) and int(m.group(1)) in pids]
+        except OSError:
+            continue
+        for path in owned:
+            total += _allocated_bytes_under(path)
+    return total
+
+
+class TreeSampler(threading.Thread):
+    """Peak memory of a process and all its descendants, polled from /proc.
+
+    A sample adds the tree's summed RSS and the bytes of the tree's fastrdd scratch
+    files on tmpfs (shuffle outputs, spills: memory that no RSS shows, as fastrdd reads
+    them rather than maps them).  RSS counts shared pages once per process (forked
+    workers), so the sum is an upper bound of the tree's real footprint.  When walking
+    the tmpfs directories gets slow, they are walked every SLOW_WALK_INTERVAL and the
+    samples in between reuse the last walk's figure.
     """
 
-    def __init__(self, pid, interval=SAMPLE_INTERVAL):
+    def __init__(self, pid, interval=SAMPLE_INTERVAL, tmpfs_roots=None):
         super().__init__(name=f"rss-{pid}", daemon=True)
         self.root = pid
         self.interval = interval
-        #: largest sum seen so far, in bytes
-        self.peak = 0
+        #: where the tree's scratch files would be memory
+        self.tmpfs_roots = tmpfs_scratch_roots() if tmpfs_roots is None else tmpfs_roots
+        #: largest summed RSS seen, in bytes
+        self.peak_rss = 0
+        #: largest size of the tree's scratch files on tmpfs, in bytes
+        self.peak_shm = 0
+        #: largest RSS + tmpfs bytes of one sample, in bytes: the memory figure
+        self.peak_memory = 0
         #: most processes seen in the tree at once
         self.max_procs = 0
+        self._shm = 0
+        self._next_walk = 0.0
         self._stop_event = threading.Event()
 
     @staticmethod
@@ -173,17 +274,25 @@ class TreeSampler(threading.Thread):
             return 0  # gone between listing and reading
 
     def sample(self):
-        total, seen, todo = 0, set(), [self.root]
+        """One sample: ``(rss, shm)`` of the tree now; updates the peaks."""
+        rss, seen, todo = 0, set(), [self.root]
         while todo:
             pid = todo.pop()
             if pid in seen:
                 continue
             seen.add(pid)
-            total += self.rss(pid)
+            rss += self.rss(pid)
             todo.extend(self.children(pid))
-        self.peak = max(self.peak, total)
+        now = time.monotonic()
+        if self.tmpfs_roots and now >= self._next_walk:
+            self._shm = scratch_bytes(self.tmpfs_roots, seen)
+            slow = time.monotonic() - now > self.interval / 10
+            self._next_walk = now + (SLOW_WALK_INTERVAL if slow else 0.0)
+        self.peak_rss = max(self.peak_rss, rss)
+        self.peak_shm = max(self.peak_shm, self._shm)
+        self.peak_memory = max(self.peak_memory, rss + self._shm)
         self.max_procs = max(self.max_procs, len(seen))
-        return total
+        return rss, self._shm
 
     def run(self):
         while not self._stop_event.is_set():
@@ -196,7 +305,8 @@ class TreeSampler(threading.Thread):
 
 
 def run_child(argv, env, log_path, out_path, timeout, cwd):
-    """Run one engine child; returns its JSON result with ``peak_rss`` and ``wall`` added."""
+    """Run one engine child; returns its JSON result with ``wall`` and the peaks added:
+    ``peak_memory`` (RSS + tmpfs bytes of one sample), ``peak_rss`` and ``peak_shm``."""
     with open(log_path, "w") as log:
         start = time.perf_counter()
         proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
@@ -227,7 +337,9 @@ def run_child(argv, env, log_path, out_path, timeout, cwd):
         why = (f"timed out after {timeout:.0f} s" if timed_out
                else (result or {}).get("error") or f"exit code {proc.returncode}")
         result = dict(result or {}, ok=False, error=why, log_tail=tail)
-    result["peak_rss"] = sampler.peak
+    result["peak_memory"] = sampler.peak_memory
+    result["peak_rss"] = sampler.peak_rss
+    result["peak_shm"] = sampler.peak_shm
     result["max_procs"] = sampler.max_procs
     result["wall"] = wall
     return result

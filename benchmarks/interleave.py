@@ -68,15 +68,17 @@ class EngineRounds:
                           f"after {self.answer['show']}")
 
     def merged(self):
-        """The rounds as one result: runs in round order, the largest peak RSS, the
-        median start-up, every version seen, and the last round's answer, error and log
-        (the rounds stop at the first failure or wrong answer)."""
+        """The rounds as one result: runs in round order, each peak (memory, RSS,
+        tmpfs) the largest of any round, the median start-up, every version seen, and
+        the last round's answer, error and log (the rounds stop at the first failure or
+        wrong answer)."""
         merged = dict(self.rounds[-1])
         merged["runs"] = [run for r in self.rounds for run in r.get("runs", [])]
         startups = [r["startup"] for r in self.rounds if r.get("startup") is not None]
         if startups:
             merged["startup"] = statistics.median(startups)
-        merged["peak_rss"] = max(r.get("peak_rss", 0) for r in self.rounds)
+        for peak in ("peak_memory", "peak_rss", "peak_shm"):
+            merged[peak] = max(r.get(peak, 0) for r in self.rounds)
         merged["max_procs"] = max(r.get("max_procs", 0) for r in self.rounds)
         merged["wall"] = sum(r.get("wall", 0.0) for r in self.rounds)
         merged["versions"] = {}
