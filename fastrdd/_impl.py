@@ -28,6 +28,8 @@ SHUFFLE_API = (
     "bucket_dict",
     "index_pairs",
     "Matches",
+    "NumericSums",
+    "sum_pairs",
 )
 SERDE_API = ("dumps_batch", "loads_batch")
 BLOCKSTORE_API = ("BlockStore",)

@@ -16,6 +16,8 @@ __all__ = [
     "group_pairs",
     "index_pairs",
     "Matches",
+    "NumericSums",
+    "sum_pairs",
 ]
 
 # A record is a tuple or list of length 2; anything else raises TypeError.
@@ -67,3 +69,13 @@ def index_pairs(
     records: Iterable[_Pair[_K, _V]],
     table: dict[_K, Any] | None = None,
 ) -> dict[_K, Any]: ...
+
+class NumericSums:
+    def __len__(self) -> int: ...
+    def to_dict(self) -> dict[Any, Any]: ...
+
+def sum_pairs(
+    records: Iterable[_Pair[_K, _V]],
+    merge: Callable[[_V, _V], _V],
+    sums: NumericSums,
+) -> NumericSums: ...

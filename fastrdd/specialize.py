@@ -8,6 +8,9 @@ word, more than the dict update they feed.  When a function's bytecode is
 * ``pair_constant(f)``: ``f`` is ``lambda x: (x, C)`` with a constant ``C``
   (building a pair has no side effect and cannot fail), so a map-side
   combine can take the elements as keys and ``C`` as every value.
+* ``identity``: the engine's own ``lambda x: x``, the createCombiner of
+  ``reduceByKey``; with a plain add as the merge, a combine may then keep the
+  sums in C (``_shuffle.sum_pairs``).
 * ``is_plain_add(f)``: ``f`` is ``operator.add`` or ``lambda a, b: a + b``;
   the compiled kernels then call ``a + b`` directly (``PyNumber_Add``,
   exactly what the lambda does) when both operands are of built-in types,
@@ -42,7 +45,8 @@ import inspect
 import operator
 import types
 
-__all__ = ["NOT_CONSTANT", "pair_constant", "is_plain_add", "contains_operand", "prefix_operand"]
+__all__ = ["NOT_CONSTANT", "identity", "pair_constant", "is_plain_add", "contains_operand",
+           "prefix_operand"]
 
 class _NotConstant:
     """The answer for a function of no recognised shape: one object in every process."""
@@ -133,6 +137,12 @@ def pair_constant(f):
     if code is None or _shape(code) != _PAIR_SHAPE:
         return NOT_CONSTANT
     return _the_constant(code)
+
+
+def identity(x):
+    """``x`` itself: recognised by ``is`` wherever the engine passes it (reduceByKey's
+    createCombiner), in every process (it is pickled by reference)."""
+    return x
 
 
 @_declining(False)

@@ -210,3 +210,20 @@ def test_big_parallelized_slices_travel_by_reference_and_go_with_their_rdd(fresh
     del rdd
     gc.collect()
     assert os.listdir(directory) == []
+
+
+def test_sums_of_int_keys_are_exact_across_both_sides_of_the_shuffle(sc):
+    """reduceByKey(add) sums int keys in C arrays on both sides (``sum_pairs``); sums that
+    leave int64 on either side, floats, and a key whose values change kind stay Python's."""
+    big = 2 ** 62
+    data = ([(k, big) for k in range(50) for _ in range(3)]      # over int64 in a map task
+            + [(k, big) for k in range(50, 100)] * 2               # only after the shuffle
+            + [(1000 + k, 0.1 * k) for k in range(200)] * 2        # float sums
+            + [(-1, 1), (-1, 0.5), (True, 2)])                      # int then float; True is 1
+    ref = {}
+    for k, v in data:
+        ref[k] = ref[k] + v if k in ref else v
+    got = dict(sc.parallelize(data, 4).reduceByKey(add, 3).collect())
+    assert got == ref
+    assert {type(v) for k, v in got.items() if k < 100 and k >= 0} == {int}
+    assert got[-1] == 1.5 and got[1] == ref[1]

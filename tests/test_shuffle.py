@@ -13,6 +13,7 @@ import datetime
 import decimal
 import fractions
 import json
+import operator
 import os
 import pickle
 import subprocess
@@ -838,3 +839,86 @@ def test_records_shrinking_during_hashing_compiled(compiled):
     # list iterator, so it refuses instead of reading past the end.
     with pytest.raises(RuntimeError, match="records changed size during bucket_pairs"):
         compiled.bucket_pairs(evil_records(), 2)
+
+
+# -- sum_pairs: reduceByKey(add) with int keys and int or float sums in C arrays ----------
+
+INT64 = 2 ** 63
+#: keys the arrays hold (ints within int64) and keys that make them give up: big ints,
+#: and floats and bools equal to int keys (one dict key with them)
+sum_keys = st.one_of(st.integers(-5, 5), st.integers(-INT64, INT64 - 1), st.integers(),
+                     st.sampled_from([1.0, -0.0, True, False, 2 ** 64, "a", (1, None)]))
+#: values the arrays hold (ints, floats) and values that make them give up: sums leaving
+#: int64, a kind that changes, bools, and types whose ``+`` is not numeric
+sum_values = st.one_of(st.integers(-3, 3), st.integers(-INT64, INT64 - 1),
+                       st.floats(allow_nan=False), st.sampled_from([True, 2 ** 70, 0.5]))
+sum_records = st.lists(st.tuples(sum_keys, sum_values), max_size=80)
+
+
+def ref_sums(recs):
+    d = {}
+    for k, v in recs:
+        d[k] = d[k] + v if k in d else v
+    return d
+
+
+def same_sums(got, want):
+    """Equal dicts with keys in the same order and every value of the same type."""
+    assert list(got.items()) == list(want.items())
+    assert [type(v) for v in got.values()] == [type(v) for v in want.values()]
+    assert [type(k) for k in got] == [type(k) for k in want]
+
+
+@settings(max_examples=EXAMPLES * 2, deadline=None)
+@given(first=sum_records, more=sum_records)
+def test_sum_pairs_matches_dict_sums(impl, first, more):
+    sums = impl.NumericSums()
+    assert impl.sum_pairs(first, operator.add, sums) is sums
+    assert len(sums) == len(ref_sums(first))
+    impl.sum_pairs(iter(more), operator.add, sums)  # a later chunk continues the table
+    same_sums(sums.to_dict(), ref_sums(first + more))
+    assert len(sums) == 0 and sums.to_dict() == {}  # to_dict empties the table
+    same_sums(impl.sum_pairs(more, operator.add, sums).to_dict(), ref_sums(more))
+
+
+def test_sum_pairs_keeps_int_and_float_sums_exact(impl):
+    big = INT64 - 1
+    cases = [
+        [(1, big), (1, 1)],                         # leaves int64: a Python int from then on
+        [(1, -INT64), (1, -1)],
+        [(7, 0.1), (7, 0.2), (8, -0.0), (8, 0.0)],  # C double addition is Python's
+        [(1, 1), (1, 0.5)],                         # int then float: float
+        [(1, 1), (True, 1), (1.0, 2)],             # one key, the first object kept
+        [(2, True), (2, True)],                     # bools sum to an int
+    ]
+    for recs in cases:
+        same_sums(impl.sum_pairs(recs, operator.add, impl.NumericSums()).to_dict(),
+                  ref_sums(recs))
+
+
+def test_sum_pairs_grows_past_many_keys(impl):
+    recs = [(k * 7919 - 50_000, k) for k in range(5000)] * 3
+    same_sums(impl.sum_pairs(recs, operator.add, impl.NumericSums()).to_dict(), ref_sums(recs))
+
+
+def test_sum_pairs_calls_the_users_add_for_other_types(impl):
+    seen = []
+
+    def add(a, b):
+        seen.append((a, b))
+        return a + b
+
+    a, b = fractions.Fraction(1, 3), fractions.Fraction(1, 6)  # a user-level + (not built in)
+    got = impl.sum_pairs([("x", a), ("x", b)], add, impl.NumericSums()).to_dict()
+    assert got == {"x": fractions.Fraction(1, 2)} and seen == [(a, b)]
+
+
+def test_compiled_sum_pairs_matches_twin(compiled, twin):
+    for recs in ([("ok", 1), "bad"], [(1, 2), (1, "s")], [(1, 2), (1, 3)], [(1, None), (1, 2)]):
+        assert (outcome(lambda r: compiled.sum_pairs(r, operator.add, compiled.NumericSums())
+                        .to_dict(), recs)
+                == outcome(lambda r: twin.sum_pairs(r, operator.add, twin.NumericSums())
+                           .to_dict(), recs))
+    for module in (compiled, twin):
+        with pytest.raises(TypeError):
+            module.sum_pairs([(1, 2)], operator.add, {})

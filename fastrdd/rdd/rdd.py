@@ -36,6 +36,7 @@ from fastrdd.rdd.joins import cogroup, join
 from fastrdd.resultiterable import ResultIterable
 from fastrdd.shuffle.dependency import ShuffleDependency
 from fastrdd.specialize import NOT_CONSTANT, contains_operand, pair_constant, prefix_operand
+from fastrdd.specialize import identity as _identity
 from fastrdd.storagelevel import StorageLevel
 
 __all__ = ["RDD", "PipelinedRDD", "union_of"]
@@ -53,10 +54,6 @@ def _call_site():
     if frame is None:
         return op, "<unknown>"
     return op, f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
-
-
-def _identity(x):
-    return x
 
 
 _LIST_ITERATOR = type(iter([]))

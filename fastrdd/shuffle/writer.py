@@ -26,7 +26,7 @@ from itertools import chain, islice
 
 from fastrdd import _impl
 from fastrdd.serializers import chunks, dump_frames
-from fastrdd.specialize import is_plain_add
+from fastrdd.specialize import identity, is_plain_add
 from fastrdd.storage.blocks import map_output_name
 from fastrdd.storage.spill import _check_disk, context
 
@@ -88,11 +88,17 @@ class MapOutputWriter:
             return
         if agg.kind == "group":
             self._combine(records, _impl.shuffle.group_pairs)
-        else:
-            create, merge, is_add = _combine_functions(agg)
-            combine_pairs = _impl.shuffle.combine_pairs
-            self._combine(records, lambda chunk, combined: combine_pairs(
-                chunk, create, merge, combined, is_add))
+            return
+        create, merge, is_add = _combine_functions(agg)
+        if is_add and create is identity:
+            # reduceByKey(add): int keys with int or float sums are kept in C arrays
+            sum_pairs = _impl.shuffle.sum_pairs
+            self._combine(records, lambda chunk, sums: sum_pairs(chunk, merge, sums),
+                          _impl.shuffle.NumericSums)
+            return
+        combine_pairs = _impl.shuffle.combine_pairs
+        self._combine(records, lambda chunk, combined: combine_pairs(
+            chunk, create, merge, combined, is_add))
 
     def consume_keys(self, keys, value):
         """``consume`` of ``(k, value)`` for every ``k`` of ``keys``, never building the pairs."""
@@ -101,19 +107,20 @@ class MapOutputWriter:
         self._combine(keys, lambda chunk, combined: combine_keys(
             chunk, value, create, merge, combined, is_add))
 
-    def _combine(self, records, fold):
-        """Pre-combine with ``fold(chunk, dict)``, bucketing and spilling when memory is short."""
+    def _combine(self, records, fold, table=dict):
+        """Pre-combine with ``fold(chunk, table)``, bucketing and spilling when memory is
+        short; ``table`` is a dict or a ``NumericSums`` (read with ``to_dict``)."""
         pf, n = self.dep.partition_func, self.n
-        combined = {}
+        combined = table()
         for chunk in _lazy_chunks(records, MAP_CHUNK):
             # the kernels read the chunk straight from the pipeline: no list built
             fold(chunk, combined)
             if self.ctx.over():
-                self._add_buckets(_impl.shuffle.bucket_dict(combined, n, pf))
-                combined = {}
+                self._add_buckets(_impl.shuffle.bucket_dict(_as_dict(combined), n, pf))
+                combined = table()
                 self._spill_buffers()
         if combined:
-            self._add_buckets(_impl.shuffle.bucket_dict(combined, n, pf))
+            self._add_buckets(_impl.shuffle.bucket_dict(_as_dict(combined), n, pf))
 
     def write(self, directory, map_id):
         """Write the final map output file; return its size in bytes."""
@@ -146,6 +153,10 @@ class MapOutputWriter:
             for f, _ in spilled:
                 f.close()
         return pos
+
+
+def _as_dict(combined):
+    return combined if type(combined) is dict else combined.to_dict()
 
 
 def _combine_functions(agg):

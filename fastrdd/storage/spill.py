@@ -278,10 +278,30 @@ class ExternalMerger(_Spiller):
         return ExternalMerger(self.merge, self.ctx, self.level + 1)
 
     def add(self, records):
+        if self.merge_is_add:
+            return self._add_sums(records)
         for chunk in chunks(records, CHUNK):
             _impl.shuffle.merge_combiners(chunk, self.merge, self.data, self.merge_is_add)
             self._maybe_spill()
         return self
+
+    def _add_sums(self, records):
+        """``add`` for a plain ``+``: summed by ``sum_pairs`` (int keys with int or float
+        sums in C arrays), moved into ``self.data`` before a spill and at the end."""
+        sums = _impl.shuffle.NumericSums()
+        for chunk in chunks(records, CHUNK):
+            _impl.shuffle.sum_pairs(chunk, self.merge, sums)
+            if self.level < MAX_LEVEL and self.ctx.over():
+                self._take_sums(sums)
+                self._spill()
+        self._take_sums(sums)
+        return self
+
+    def _take_sums(self, sums):
+        if not self.data:
+            self.data = sums.to_dict()
+        elif len(sums):
+            _impl.shuffle.merge_combiners(sums.to_dict().items(), self.merge, self.data, True)
 
     def add_values(self, records, create_combiner, merge_value):
         """Combine raw (key, value) pairs; spilled parts are merged as combiners later."""
