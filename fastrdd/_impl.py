@@ -28,6 +28,7 @@ SHUFFLE_API = (
     "bucket_dict",
     "index_pairs",
     "Matches",
+    "probe_join",
     "NumericSums",
     "sum_pairs",
 )

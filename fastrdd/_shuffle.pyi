@@ -1,5 +1,5 @@
 """Type stub for the compiled ``fastrdd._shuffle`` (twin: ``_shuffle_py``)."""
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from typing import Any, SupportsIndex, TypeVar
 
 _K = TypeVar("_K", bound=Hashable)
@@ -16,6 +16,7 @@ __all__ = [
     "group_pairs",
     "index_pairs",
     "Matches",
+    "probe_join",
     "NumericSums",
     "sum_pairs",
 ]
@@ -79,3 +80,9 @@ def sum_pairs(
     merge: Callable[[_V, _V], _V],
     sums: NumericSums,
 ) -> NumericSums: ...
+
+class probe_join(Iterator[tuple[_K, tuple[_V, Any]]]):
+    def __init__(self, left: Iterable[_Pair[_K, _V]], table: dict[_K, Any],
+                 keep_left: bool = False) -> None: ...
+    def __iter__(self) -> probe_join[_K, _V]: ...
+    def __next__(self) -> tuple[_K, tuple[_V, Any]]: ...

@@ -29,7 +29,8 @@ only how the work is done:
 """
 cimport cython
 from cpython.dict cimport PyDict_GetItemWithError
-from cpython.list cimport PyList_Append, PyList_New, PyList_SET_ITEM
+from cpython.list cimport (PyList_Append, PyList_GET_ITEM, PyList_GET_SIZE, PyList_New,
+                           PyList_SET_ITEM)
 from cpython.mem cimport PyMem_Calloc, PyMem_Free, PyMem_Malloc
 from cpython.number cimport PyIndex_Check, PyNumber_Add, PyNumber_AsSsize_t, PyNumber_Index
 from cpython.object cimport Py_TYPE, PyObject
@@ -113,6 +114,7 @@ __all__ = [
     "group_pairs",
     "index_pairs",
     "Matches",
+    "probe_join",
     "NumericSums",
     "sum_pairs",
 ]
@@ -592,6 +594,77 @@ def index_pairs(records, table=None):
                 d[k] = matches((found_value, v))
     return d
 
+
+
+cdef object _unpacked_pair(object rec):
+    """``rec`` as ``k, v = rec`` reads it (any iterable of two, as the join's Python
+    code always took), ready for PySequence_Fast_GET_ITEM."""
+    if (PyTuple_CheckExact(rec) or PyList_CheckExact(rec)) and PySequence_Fast_GET_SIZE(rec) == 2:
+        return rec
+    try:
+        pair = tuple(rec)
+    except TypeError:
+        raise _bad_pair(rec) from None
+    if len(pair) != 2:
+        raise _bad_pair(rec)
+    return pair
+
+
+@cython.final
+cdef class probe_join:
+    """The matches of a hash join's streamed side against ``index_pairs``'s table:
+    ``(k, (v, w))`` for every value ``w`` the table holds for the key of each pair
+    ``(k, v)`` of ``left``, in order; ``(k, (v, None))`` for a key it lacks when
+    ``keep_left`` (a left outer join), else nothing for it.
+
+    >>> list(probe_join([(1, "a"), (2, "b")], index_pairs([(1, "x"), (1, "y")]), True))
+    [(1, ('a', 'x')), (1, ('a', 'y')), (2, ('b', None))]
+    """
+    cdef:
+        object left       # the streamed side's records
+        dict table
+        bint keep_left
+        object key        # the pair whose several matches are being returned
+        object value
+        object matches    # its matches (a Matches list), or None
+        Py_ssize_t next_match
+
+    def __cinit__(self, left, dict table not None, bint keep_left=False):
+        self.left = iter(left)
+        self.table = table
+        self.keep_left = keep_left
+        self.matches = None
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        cdef object rec, pair, k, v, w
+        cdef PyObject *found
+        cdef object matches_type = Matches
+        if self.matches is not None:
+            if self.next_match < PyList_GET_SIZE(self.matches):
+                w = <object>PyList_GET_ITEM(self.matches, self.next_match)
+                self.next_match += 1
+                return (self.key, (self.value, w))
+            self.matches = self.key = self.value = None
+        for rec in self.left:
+            pair = _unpacked_pair(rec)
+            k = <object>PySequence_Fast_GET_ITEM(pair, 0)
+            v = <object>PySequence_Fast_GET_ITEM(pair, 1)
+            found = PyDict_GetItemWithError(self.table, k)
+            if found is NULL:
+                if self.keep_left:
+                    return (k, (v, None))
+                continue
+            w = <object>found
+            if type(w) is matches_type:
+                if PyList_GET_SIZE(w) == 0:
+                    continue
+                self.key, self.value, self.matches, self.next_match = k, v, w, 1
+                return (k, (v, <object>PyList_GET_ITEM(w, 0)))
+            return (k, (v, w))
+        raise StopIteration
 
 # ---------------------------------------------------------------- numeric sums
 

@@ -90,6 +90,7 @@ __all__ = [
     "group_pairs",
     "index_pairs",
     "Matches",
+    "probe_join",
     "NumericSums",
     "sum_pairs",
 ]
@@ -501,6 +502,37 @@ def index_pairs(records, table=None):
             d[k] = Matches((found, rec[1]))
     return d
 
+
+def probe_join(left, table, keep_left=False):
+    """The matches of a hash join's streamed side against ``index_pairs``'s table:
+    ``(k, (v, w))`` for every value ``w`` the table holds for the key of each pair
+    ``(k, v)`` of ``left``, in order; ``(k, (v, None))`` for a key it lacks when
+    ``keep_left`` (a left outer join), else nothing for it.
+
+    >>> list(probe_join([(1, "a"), (2, "b")], index_pairs([(1, "x"), (1, "y")]), True))
+    [(1, ('a', 'x')), (1, ('a', 'y')), (2, ('b', None))]
+    """
+    if not isinstance(table, dict):
+        raise TypeError(f"table must be a dict, not {type(table).__name__}")
+    return _probe_join(iter(left), table, keep_left)
+
+
+def _probe_join(left, table, keep_left):
+    missing = _MISSING
+    for rec in left:
+        try:
+            k, v = rec  # any iterable of two, as unpacking reads it
+        except (TypeError, ValueError):
+            raise _bad_pair(rec) from None
+        w = table.get(k, missing)
+        if w is missing:
+            if keep_left:
+                yield k, (v, None)
+        elif type(w) is Matches:
+            for x in w:
+                yield k, (v, x)
+        else:
+            yield k, (v, w)
 
 class NumericSums:
     """The combiners of a ``reduceByKey(add)`` (``sum_pairs``), ``to_dict`` at the end.

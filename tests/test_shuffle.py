@@ -922,3 +922,37 @@ def test_compiled_sum_pairs_matches_twin(compiled, twin):
     for module in (compiled, twin):
         with pytest.raises(TypeError):
             module.sum_pairs([(1, 2)], operator.add, {})
+
+
+# -- probe_join: the streamed side of a hash join against index_pairs's table -----------
+
+def ref_probe(left, right, keep_left):
+    groups = ref_group(right)
+    out = []
+    for k, v in left:
+        if k in groups:
+            out += [(k, (v, w)) for w in groups[k]]
+        elif keep_left:
+            out.append((k, (v, None)))
+    return out
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(left=records, right=records, keep_left=st.booleans())
+def test_probe_join_matches_reference(impl, left, right, keep_left):
+    table = impl.index_pairs(right)
+    got = list(impl.probe_join(iter(left), table, keep_left))
+    assert got == ref_probe(left, right, keep_left)
+    assert [type(k) for k, _ in got] == [type(k) for k, _ in ref_probe(left, right, keep_left)]
+
+
+def test_probe_join_reads_pairs_as_unpacking_does(impl, twin):
+    table = impl.index_pairs([("a", 1), ("x", 2)])
+    # any iterable of two is a pair, as ``k, v = record`` reads it (PySpark's join too)
+    assert list(impl.probe_join(["ab", ["x", "y"], _Pair("a", "c")], table)) == [
+        ("a", ("b", 1)), ("x", ("y", 2)), ("a", ("c", 1))]
+    for bad in ["abc", 5, None, (1, 2, 3)]:
+        with pytest.raises(TypeError, match=r"expected \(key, value\) pairs"):
+            list(impl.probe_join([("a", 0), bad], table))
+    with pytest.raises(TypeError):
+        impl.probe_join([], [("a", 1)])

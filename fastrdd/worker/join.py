@@ -2,7 +2,8 @@
 
 The right side's records are indexed into a dict (``index_pairs``: a
 key's value as it is, a ``Matches`` list only for a key seen more than once),
-``BUILD_CHUNK`` at a time, and the left side streams past it: the left side is never tagged,
+``BUILD_CHUNK`` at a time, and the left side streams past it (``probe_join``,
+compiled, for the inner and left outer joins): the left side is never tagged,
 grouped nor held in memory.  If the right side outgrows the worker's
 memory budget while it is grouped, the partition is joined instead by
 grouping both sides with ``storage.spill.ExternalGrouper``, which spills
@@ -57,10 +58,17 @@ _ABSENT = object()
 
 
 def _probe(left, table, keep_left, keep_right):
+    if not keep_right:  # no record of which keys matched: the compiled probe
+        return _impl.shuffle.probe_join(left, table, keep_left)
+    return _probe_keeping_right(left, table, keep_left)
+
+
+def _probe_keeping_right(left, table, keep_left):
+    """The right and full outer joins' probe: the table's unmatched keys come last."""
     get = table.get
     matches = _impl.shuffle.Matches
     absent = _ABSENT
-    matched = set() if keep_right else None
+    matched = set()
     for record in left:
         try:
             k, v = record
@@ -76,13 +84,11 @@ def _probe(left, table, keep_left, keep_right):
                 yield k, (v, x)
         else:
             yield k, (v, w)
-        if matched is not None:
-            matched.add(k)
-    if matched is not None:
-        for k, w in table.items():
-            if k not in matched:
-                for x in _values(w, matches):
-                    yield k, (None, x)
+        matched.add(k)
+    for k, w in table.items():
+        if k not in matched:
+            for x in _values(w, matches):
+                yield k, (None, x)
 
 
 def _values(w, matches):
