@@ -14,6 +14,7 @@ EXTENSIONS = [
     Extension("fastrdd._serde", ["fastrdd/_serde.pyx"]),
     Extension("fastrdd._core.blockstore", ["fastrdd/_core/blockstore.pyx"]),
     Extension("fastrdd._core.iterators", ["fastrdd/_core/iterators.pyx"]),
+    Extension("fastrdd._core.sums", ["fastrdd/_core/sums.pyx"]),
 ]
 
 

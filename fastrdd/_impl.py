@@ -1,9 +1,9 @@
 """The one place that chooses between compiled modules and their twins.
 
 Every compiled module (``fastrdd._shuffle``, ``fastrdd._serde``,
-``fastrdd._core.blockstore``, ``fastrdd._core.iterators``) has a pure-Python
-twin with the same public names (``_shuffle_py``, ``_serde_py``,
-``_core.blockstore_py``, ``_core.iterators_py``).  The rest of
+``fastrdd._core.blockstore``, ``fastrdd._core.iterators``, ``fastrdd._core.sums``)
+has a pure-Python twin with the same public names (``_shuffle_py``, ``_serde_py``,
+``_core.blockstore_py``, ``_core.iterators_py``, ``_core.sums_py``).  The rest of
 the package imports hot-path functions from here, never from a twin.
 
 ``FASTRDD_PUREPYTHON=1`` forces the twins; a missing compiled module (no
@@ -29,12 +29,11 @@ SHUFFLE_API = (
     "index_pairs",
     "Matches",
     "probe_join",
-    "NumericSums",
-    "sum_pairs",
 )
 SERDE_API = ("dumps_batch", "loads_batch")
 BLOCKSTORE_API = ("BlockStore",)
 ITERATORS_API = ("filter_contains", "filter_prefix")
+SUMS_API = ("NumericSums", "sum_pairs")
 
 PURE_ENV = "FASTRDD_PUREPYTHON"
 
@@ -64,17 +63,19 @@ def select(pure=None):
 
     ``None`` follows ``FASTRDD_PUREPYTHON``.
     """
-    global shuffle, serde, blockstore, iterators, IMPLEMENTATION, COMPILED
+    global shuffle, serde, blockstore, iterators, sums, IMPLEMENTATION, COMPILED
     shuffle = load("fastrdd._shuffle", "fastrdd._shuffle_py", SHUFFLE_API, pure)
     serde = load("fastrdd._serde", "fastrdd._serde_py", SERDE_API, pure)
     blockstore = load("fastrdd._core.blockstore", "fastrdd._core.blockstore_py", BLOCKSTORE_API,
                       pure)
     iterators = load("fastrdd._core.iterators", "fastrdd._core.iterators_py", ITERATORS_API, pure)
+    sums = load("fastrdd._core.sums", "fastrdd._core.sums_py", SUMS_API, pure)
     IMPLEMENTATION = {
         "shuffle": shuffle.__name__,
         "serde": serde.__name__,
         "blockstore": blockstore.__name__,
         "iterators": iterators.__name__,
+        "sums": sums.__name__,
     }
     COMPILED = not any(name.endswith("_py") for name in IMPLEMENTATION.values())
 

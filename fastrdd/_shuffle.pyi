@@ -17,8 +17,6 @@ __all__ = [
     "index_pairs",
     "Matches",
     "probe_join",
-    "NumericSums",
-    "sum_pairs",
 ]
 
 # A record is a tuple or list of length 2; anything else raises TypeError.
@@ -70,16 +68,6 @@ def index_pairs(
     records: Iterable[_Pair[_K, _V]],
     table: dict[_K, Any] | None = None,
 ) -> dict[_K, Any]: ...
-
-class NumericSums:
-    def __len__(self) -> int: ...
-    def to_dict(self) -> dict[Any, Any]: ...
-
-def sum_pairs(
-    records: Iterable[_Pair[_K, _V]],
-    merge: Callable[[_V, _V], _V],
-    sums: NumericSums,
-) -> NumericSums: ...
 
 class probe_join(Iterator[tuple[_K, tuple[_V, Any]]]):
     def __init__(self, left: Iterable[_Pair[_K, _V]], table: dict[_K, Any],

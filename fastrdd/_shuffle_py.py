@@ -12,7 +12,7 @@ Where the functions sit in a shuffle::
     reduce task: [(k, c)] --merge_combiners--> {k: c}
                  [(k, v)] --group_pairs------> {k: [v, ...]}
     hash join:   [(k, w)] --index_pairs------> {k: w, k2: Matches([w, ...])}
-    reduceByKey(add), either side: [(k, v)] --sum_pairs--> NumericSums --to_dict--> {k: sum}
+    reduceByKey(add), either side: [(k, v)] --_core.sums.sum_pairs--> {k: sum}
 
 ``portable_hash``
     Decides which reduce partition a key goes to, so it must agree between
@@ -91,8 +91,6 @@ __all__ = [
     "index_pairs",
     "Matches",
     "probe_join",
-    "NumericSums",
-    "sum_pairs",
 ]
 
 _M64 = (1 << 64) - 1
@@ -533,43 +531,3 @@ def _probe_join(left, table, keep_left):
                 yield k, (v, x)
         else:
             yield k, (v, w)
-
-class NumericSums:
-    """The combiners of a ``reduceByKey(add)`` (``sum_pairs``), ``to_dict`` at the end.
-
-    Here a dict; the compiled twin keeps int keys with int or float sums in C
-    arrays until a record does not fit, with the same results.
-    """
-
-    __slots__ = ("sums",)
-
-    def __init__(self):
-        self.sums = {}
-
-    def __len__(self):
-        return len(self.sums)
-
-    def to_dict(self):
-        """The sums as ``{key: sum}`` in first-seen order; the table is then empty."""
-        sums, self.sums = self.sums, {}
-        return sums
-
-
-def sum_pairs(records, merge, sums):
-    """``combine_pairs(records, identity, merge, ...)`` where ``merge`` is a plain ``+``
-    (``specialize.is_plain_add``), folding into ``sums``; returns ``sums``.
-
-    >>> sum_pairs([(1, 2), (3, 4), (1, 5)], lambda a, b: a + b, NumericSums()).to_dict()
-    {1: 7, 3: 4}
-    """
-    if not isinstance(sums, NumericSums):
-        raise TypeError(f"sums must be a NumericSums, not {type(sums).__name__}")
-    d = sums.sums
-    missing = _MISSING
-    for rec in records:
-        if not (isinstance(rec, (tuple, list)) and len(rec) == 2):
-            raise _bad_pair(rec)
-        k = rec[0]
-        c = d.get(k, missing)
-        d[k] = rec[1] if c is missing else merge(c, rec[1])
-    return sums

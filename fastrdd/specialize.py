@@ -10,7 +10,7 @@ word, more than the dict update they feed.  When a function's bytecode is
   combine can take the elements as keys and ``C`` as every value.
 * ``identity``: the engine's own ``lambda x: x``, the createCombiner of
   ``reduceByKey``; with a plain add as the merge, a combine may then keep the
-  sums in C (``_shuffle.sum_pairs``).
+  sums in C (``_core.sums.sum_pairs``).
 * ``is_plain_add(f)``: ``f`` is ``operator.add`` or ``lambda a, b: a + b``;
   the compiled kernels then call ``a + b`` directly (``PyNumber_Add``,
   exactly what the lambda does) when both operands are of built-in types,

@@ -27,7 +27,8 @@ def implementation_in_task(_):
 def test_purepython_setting_switches_the_driver_and_the_workers(fresh):
     sc = fresh("local[2]", pure=True)
     twins = {"shuffle": "fastrdd._shuffle_py", "serde": "fastrdd._serde_py",
-             "blockstore": "fastrdd._core.blockstore_py", "iterators": "fastrdd._core.iterators_py"}
+             "blockstore": "fastrdd._core.blockstore_py", "iterators": "fastrdd._core.iterators_py",
+             "sums": "fastrdd._core.sums_py"}
     assert _impl.IMPLEMENTATION == twins
     for loaded, compiled_imported in sc.parallelize(range(4), 4).map(implementation_in_task).collect():
         assert loaded == twins and not compiled_imported

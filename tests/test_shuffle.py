@@ -842,6 +842,37 @@ def test_records_shrinking_during_hashing_compiled(compiled):
 
 
 # -- sum_pairs: reduceByKey(add) with int keys and int or float sums in C arrays ----------
+# (``fastrdd._core.sums`` and its twin ``sums_py``)
+
+
+def _load_sums(pure):
+    from fastrdd._impl import SUMS_API, load
+
+    return load("fastrdd._core.sums", "fastrdd._core.sums_py", SUMS_API, pure=pure)
+
+
+@pytest.fixture(scope="module")
+def sums_twin():
+    return _load_sums(True)
+
+
+@pytest.fixture(scope="module")
+def sums_compiled(sums_twin):
+    from fastrdd._impl import want_pure
+
+    module = _load_sums(False)
+    if module is sums_twin:
+        if want_pure():
+            pytest.skip("FASTRDD_PUREPYTHON is set and fastrdd._core.sums is not built")
+        pytest.fail("fastrdd._core.sums is not built; run `python setup.py build_ext --inplace`")
+    return module
+
+
+@pytest.fixture(scope="module", params=["compiled", "pure"])
+def sums_impl(request, sums_twin):
+    if request.param == "pure":
+        return sums_twin
+    return request.getfixturevalue("sums_compiled")
 
 INT64 = 2 ** 63
 #: keys the arrays hold (ints within int64) and keys that make them give up: big ints,
@@ -871,17 +902,17 @@ def same_sums(got, want):
 
 @settings(max_examples=EXAMPLES * 2, deadline=None)
 @given(first=sum_records, more=sum_records)
-def test_sum_pairs_matches_dict_sums(impl, first, more):
-    sums = impl.NumericSums()
-    assert impl.sum_pairs(first, operator.add, sums) is sums
+def test_sum_pairs_matches_dict_sums(sums_impl, first, more):
+    sums = sums_impl.NumericSums()
+    assert sums_impl.sum_pairs(first, operator.add, sums) is sums
     assert len(sums) == len(ref_sums(first))
-    impl.sum_pairs(iter(more), operator.add, sums)  # a later chunk continues the table
+    sums_impl.sum_pairs(iter(more), operator.add, sums)  # a later chunk continues the table
     same_sums(sums.to_dict(), ref_sums(first + more))
     assert len(sums) == 0 and sums.to_dict() == {}  # to_dict empties the table
-    same_sums(impl.sum_pairs(more, operator.add, sums).to_dict(), ref_sums(more))
+    same_sums(sums_impl.sum_pairs(more, operator.add, sums).to_dict(), ref_sums(more))
 
 
-def test_sum_pairs_keeps_int_and_float_sums_exact(impl):
+def test_sum_pairs_keeps_int_and_float_sums_exact(sums_impl):
     big = INT64 - 1
     cases = [
         [(1, big), (1, 1)],                         # leaves int64: a Python int from then on
@@ -892,16 +923,16 @@ def test_sum_pairs_keeps_int_and_float_sums_exact(impl):
         [(2, True), (2, True)],                     # bools sum to an int
     ]
     for recs in cases:
-        same_sums(impl.sum_pairs(recs, operator.add, impl.NumericSums()).to_dict(),
+        same_sums(sums_impl.sum_pairs(recs, operator.add, sums_impl.NumericSums()).to_dict(),
                   ref_sums(recs))
 
 
-def test_sum_pairs_grows_past_many_keys(impl):
+def test_sum_pairs_grows_past_many_keys(sums_impl):
     recs = [(k * 7919 - 50_000, k) for k in range(5000)] * 3
-    same_sums(impl.sum_pairs(recs, operator.add, impl.NumericSums()).to_dict(), ref_sums(recs))
+    same_sums(sums_impl.sum_pairs(recs, operator.add, sums_impl.NumericSums()).to_dict(), ref_sums(recs))
 
 
-def test_sum_pairs_calls_the_users_add_for_other_types(impl):
+def test_sum_pairs_calls_the_users_add_for_other_types(sums_impl):
     seen = []
 
     def add(a, b):
@@ -909,17 +940,17 @@ def test_sum_pairs_calls_the_users_add_for_other_types(impl):
         return a + b
 
     a, b = fractions.Fraction(1, 3), fractions.Fraction(1, 6)  # a user-level + (not built in)
-    got = impl.sum_pairs([("x", a), ("x", b)], add, impl.NumericSums()).to_dict()
+    got = sums_impl.sum_pairs([("x", a), ("x", b)], add, sums_impl.NumericSums()).to_dict()
     assert got == {"x": fractions.Fraction(1, 2)} and seen == [(a, b)]
 
 
-def test_compiled_sum_pairs_matches_twin(compiled, twin):
+def test_compiled_sum_pairs_matches_twin(sums_compiled, sums_twin):
     for recs in ([("ok", 1), "bad"], [(1, 2), (1, "s")], [(1, 2), (1, 3)], [(1, None), (1, 2)]):
-        assert (outcome(lambda r: compiled.sum_pairs(r, operator.add, compiled.NumericSums())
+        assert (outcome(lambda r: sums_compiled.sum_pairs(r, operator.add, sums_compiled.NumericSums())
                         .to_dict(), recs)
-                == outcome(lambda r: twin.sum_pairs(r, operator.add, twin.NumericSums())
+                == outcome(lambda r: sums_twin.sum_pairs(r, operator.add, sums_twin.NumericSums())
                            .to_dict(), recs))
-    for module in (compiled, twin):
+    for module in (sums_compiled, sums_twin):
         with pytest.raises(TypeError):
             module.sum_pairs([(1, 2)], operator.add, {})
 

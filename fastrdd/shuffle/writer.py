@@ -92,9 +92,9 @@ class MapOutputWriter:
         create, merge, is_add = _combine_functions(agg)
         if is_add and create is identity:
             # reduceByKey(add): int keys with int or float sums are kept in C arrays
-            sum_pairs = _impl.shuffle.sum_pairs
+            sum_pairs = _impl.sums.sum_pairs
             self._combine(records, lambda chunk, sums: sum_pairs(chunk, merge, sums),
-                          _impl.shuffle.NumericSums)
+                          _impl.sums.NumericSums)
             return
         combine_pairs = _impl.shuffle.combine_pairs
         self._combine(records, lambda chunk, combined: combine_pairs(

@@ -288,9 +288,9 @@ class ExternalMerger(_Spiller):
     def _add_sums(self, records):
         """``add`` for a plain ``+``: summed by ``sum_pairs`` (int keys with int or float
         sums in C arrays), moved into ``self.data`` before a spill and at the end."""
-        sums = _impl.shuffle.NumericSums()
+        sums = _impl.sums.NumericSums()
         for chunk in chunks(records, CHUNK):
-            _impl.shuffle.sum_pairs(chunk, self.merge, sums)
+            _impl.sums.sum_pairs(chunk, self.merge, sums)
             if self.level < MAX_LEVEL and self.ctx.over():
                 self._take_sums(sums)
                 self._spill()

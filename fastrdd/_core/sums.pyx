@@ -1,0 +1,229 @@
+# cython: language_level=3, embedsignature=True
+"""The sums of ``reduceByKey(add)`` over int keys, in C arrays: compiled.
+
+The specification is the twin, ``fastrdd/_core/sums_py.py`` (a dict).  Here
+int keys with int or float sums are kept in C arrays until a record does not
+fit; then everything moves into a dict and ``_shuffle.merge_combiners`` goes
+on with it, so results, value types and key order are the dict's.
+"""
+cimport cython
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.sequence cimport PySequence_Fast_GET_ITEM, PySequence_Fast_GET_SIZE
+from libc.stdint cimport INT32_MAX, int32_t, int64_t, uint64_t
+
+from itertools import chain
+
+from fastrdd._shuffle import merge_combiners
+
+cdef extern from "Python.h":
+    bint PyTuple_CheckExact(object o)
+    bint PyList_CheckExact(object o)
+    bint PyLong_CheckExact(object o)
+    bint PyFloat_CheckExact(object o)
+
+__all__ = ["NumericSums", "sum_pairs"]
+
+
+cdef extern from "Python.h":
+    long long PyLong_AsLongLongAndOverflow(object o, int *overflow) except? -1
+    double PyFloat_AS_DOUBLE(object o)
+
+cdef extern from *:
+    """
+    static CYTHON_INLINE int fastrdd_add_overflows(int64_t a, int64_t b, int64_t *out) {
+        return __builtin_add_overflow(a, b, out);
+    }
+    """
+    int fastrdd_add_overflows(int64_t a, int64_t b, int64_t *out) noexcept nogil
+
+cdef enum:
+    _SUMS_UNSET = 0   # no value yet
+    _SUMS_INT = 1     # every value an exact int within int64
+    _SUMS_FLOAT = 2   # every value an exact float
+
+
+cdef inline uint64_t _slot(int64_t key, Py_ssize_t mask) noexcept nogil:
+    cdef uint64_t h = <uint64_t>key * 0x9E3779B97F4A7C15ULL
+    return (h ^ (h >> 29)) & <uint64_t>mask
+
+
+@cython.final
+cdef class NumericSums:
+    """The combiners of ``reduceByKey(add)`` over int keys and int or float values, kept
+    in C arrays until a record does not fit.
+
+    A dict of Python objects costs four cache misses per update on a big key set
+    (its index, its entry, the key object, the value object) and a new value
+    object; here an update is two (the index and the entry) and allocates
+    nothing.  Entries are kept in insertion order, as a dict's, and the first
+    record that does not fit (a key that is not an exact int in int64, a value of
+    another kind, an int sum that would leave int64) moves everything into a dict,
+    where the record and all later ones go: the results are those of the dict.
+    """
+    cdef int64_t *keys
+    cdef int64_t *ints
+    cdef double *floats
+    cdef int32_t *index      # slot -> entry, -1 when free
+    cdef Py_ssize_t count    # entries in use
+    cdef Py_ssize_t capacity # entries allocated
+    cdef Py_ssize_t mask     # slots - 1 (slots: a power of 2, at least 2 x capacity)
+    cdef int kind
+    cdef dict fallback       # None while the arrays serve
+
+    def __cinit__(self):
+        self.capacity = 0
+        self.mask = -1
+        self.fallback = None
+
+    def __dealloc__(self):
+        PyMem_Free(self.keys)
+        PyMem_Free(self.ints)
+        PyMem_Free(self.floats)
+        PyMem_Free(self.index)
+
+    def __len__(self):
+        return len(self.fallback) if self.fallback is not None else self.count
+
+    cdef int _grow(self) except -1:
+        cdef Py_ssize_t capacity = max(1024, 2 * self.capacity), slots = 2 * capacity, i
+        cdef uint64_t slot
+        if capacity > INT32_MAX // 2:
+            raise MemoryError("too many keys for one table")
+        keys = <int64_t *>PyMem_Malloc(capacity * sizeof(int64_t))
+        values = PyMem_Malloc(capacity * sizeof(double))
+        index = <int32_t *>PyMem_Malloc(slots * sizeof(int32_t))
+        if keys is NULL or values is NULL or index is NULL:
+            PyMem_Free(keys)
+            PyMem_Free(values)
+            PyMem_Free(index)
+            raise MemoryError()
+        for i in range(slots):
+            index[i] = -1
+        for i in range(self.count):
+            keys[i] = self.keys[i]
+            slot = _slot(keys[i], slots - 1)
+            while index[slot] >= 0:
+                slot = (slot + 1) & <uint64_t>(slots - 1)
+            index[slot] = <int32_t>i
+        if self.kind == _SUMS_FLOAT:
+            for i in range(self.count):
+                (<double *>values)[i] = self.floats[i]
+        else:
+            for i in range(self.count):
+                (<int64_t *>values)[i] = self.ints[i]
+        PyMem_Free(self.keys)
+        PyMem_Free(self.ints)
+        PyMem_Free(self.floats)
+        PyMem_Free(self.index)
+        self.keys, self.index = keys, index
+        self.ints = <int64_t *>values if self.kind != _SUMS_FLOAT else NULL
+        self.floats = <double *>values if self.kind == _SUMS_FLOAT else NULL
+        self.capacity, self.mask = capacity, slots - 1
+        return 0
+
+    cdef inline bint _add(self, object k, object v) except -1:
+        """Fold ``(k, v)`` into the arrays; False (nothing changed) when it does not fit."""
+        cdef int overflow = 0
+        cdef int64_t key, iv = 0, total
+        cdef double fv = 0.0
+        cdef uint64_t slot
+        cdef int32_t entry
+        if not PyLong_CheckExact(k):
+            return False
+        key = PyLong_AsLongLongAndOverflow(k, &overflow)
+        if overflow:
+            return False
+        if PyLong_CheckExact(v) and self.kind != _SUMS_FLOAT:
+            iv = PyLong_AsLongLongAndOverflow(v, &overflow)
+            if overflow:
+                return False
+            if self.kind == _SUMS_UNSET:
+                self.kind = _SUMS_INT
+        elif PyFloat_CheckExact(v) and self.kind != _SUMS_INT:
+            fv = PyFloat_AS_DOUBLE(v)
+            if self.kind == _SUMS_UNSET:
+                self.kind = _SUMS_FLOAT
+                PyMem_Free(self.floats)
+                self.floats = <double *>self.ints  # the value array was allocated untyped
+                self.ints = NULL
+        else:
+            return False
+        if self.count == self.capacity:
+            self._grow()
+        slot = _slot(key, self.mask)
+        while True:
+            entry = self.index[slot]
+            if entry < 0:
+                self.index[slot] = <int32_t>self.count
+                self.keys[self.count] = key
+                if self.kind == _SUMS_INT:
+                    self.ints[self.count] = iv
+                else:
+                    self.floats[self.count] = fv
+                self.count += 1
+                return True
+            if self.keys[entry] == key:
+                if self.kind == _SUMS_INT:
+                    if fastrdd_add_overflows(self.ints[entry], iv, &total):
+                        return False
+                    self.ints[entry] = total
+                else:
+                    self.floats[entry] += fv
+                return True
+            slot = (slot + 1) & <uint64_t>self.mask
+
+    cdef dict _give_up(self):
+        """Move every sum into a dict, in insertion order, and serve from it from now on."""
+        cdef dict d = {}
+        cdef Py_ssize_t i
+        if self.kind == _SUMS_INT:
+            for i in range(self.count):
+                d[self.keys[i]] = self.ints[i]
+        else:
+            for i in range(self.count):
+                d[self.keys[i]] = self.floats[i]
+        self.fallback = d
+        PyMem_Free(self.keys)
+        PyMem_Free(self.ints)
+        PyMem_Free(self.floats)
+        PyMem_Free(self.index)
+        self.keys = self.ints = NULL
+        self.floats = NULL
+        self.index = NULL
+        self.count = self.capacity = 0
+        return d
+
+    def to_dict(self):
+        """The sums as ``{key: sum}`` in first-seen order; the table is then empty."""
+        cdef dict d = self.fallback if self.fallback is not None else self._give_up()
+        self.fallback = None
+        self.kind = _SUMS_UNSET
+        self.mask = -1
+        return d
+
+
+def sum_pairs(records, merge, NumericSums sums not None):
+    """``combine_pairs(records, identity, merge, ...)`` where ``merge`` is a plain ``+``
+    (``specialize.is_plain_add``), folding into ``sums``; returns ``sums``.
+
+    Once a record does not fit, it and the rest go to ``merge_combiners`` of
+    the compiled shuffle module (the dict's ``+``, pair checks and errors).
+
+    >>> sum_pairs([(1, 2), (3, 4), (1, 5)], lambda a, b: a + b, NumericSums()).to_dict()
+    {1: 7, 3: 4}
+    """
+    cdef object rec, it = iter(records)
+    if sums.fallback is None:
+        for rec in it:
+            if ((PyTuple_CheckExact(rec) or PyList_CheckExact(rec))
+                    and PySequence_Fast_GET_SIZE(rec) == 2
+                    and sums._add(<object>PySequence_Fast_GET_ITEM(rec, 0),
+                                  <object>PySequence_Fast_GET_ITEM(rec, 1))):
+                continue
+            sums._give_up()
+            it = chain((rec,), it)
+            break
+        else:
+            return sums
+    merge_combiners(it, merge, sums.fallback, True)
+    return sums
