@@ -593,7 +593,6 @@ def index_pairs(records, table=None):
     return d
 
 
-
 cdef object _unpacked_pair(object rec):
     """``rec`` as ``k, v = rec`` reads it (any iterable of two, as the join's Python
     code always took), ready for PySequence_Fast_GET_ITEM."""

@@ -20,13 +20,10 @@ cdef extern from "Python.h":
     bint PyList_CheckExact(object o)
     bint PyLong_CheckExact(object o)
     bint PyFloat_CheckExact(object o)
-
-__all__ = ["NumericSums", "sum_pairs"]
-
-
-cdef extern from "Python.h":
     long long PyLong_AsLongLongAndOverflow(object o, int *overflow) except? -1
     double PyFloat_AS_DOUBLE(object o)
+
+__all__ = ["NumericSums", "sum_pairs"]
 
 cdef extern from *:
     """
@@ -137,15 +134,10 @@ cdef class NumericSums:
             iv = PyLong_AsLongLongAndOverflow(v, &overflow)
             if overflow:
                 return False
-            if self.kind == _SUMS_UNSET:
-                self.kind = _SUMS_INT
+            self.kind = _SUMS_INT  # set before the first _grow: no array exists until then
         elif PyFloat_CheckExact(v) and self.kind != _SUMS_INT:
             fv = PyFloat_AS_DOUBLE(v)
-            if self.kind == _SUMS_UNSET:
-                self.kind = _SUMS_FLOAT
-                PyMem_Free(self.floats)
-                self.floats = <double *>self.ints  # the value array was allocated untyped
-                self.ints = NULL
+            self.kind = _SUMS_FLOAT
         else:
             return False
         if self.count == self.capacity:
@@ -191,6 +183,7 @@ cdef class NumericSums:
         self.floats = NULL
         self.index = NULL
         self.count = self.capacity = 0
+        self.mask = -1
         return d
 
     def to_dict(self):
@@ -198,7 +191,6 @@ cdef class NumericSums:
         cdef dict d = self.fallback if self.fallback is not None else self._give_up()
         self.fallback = None
         self.kind = _SUMS_UNSET
-        self.mask = -1
         return d
 
 

@@ -53,38 +53,23 @@ def hash_join(left, right, keep_left, keep_right):
     return _probe(left, table, keep_left, keep_right)
 
 
-#: marks a key the right side does not have (None may be a value)
-_ABSENT = object()
-
-
 def _probe(left, table, keep_left, keep_right):
-    if not keep_right:  # no record of which keys matched: the compiled probe
-        return _impl.shuffle.probe_join(left, table, keep_left)
-    return _probe_keeping_right(left, table, keep_left)
+    probed = _impl.shuffle.probe_join(left, table, keep_left)
+    return _with_unmatched_right(probed, table) if keep_right else probed
 
 
-def _probe_keeping_right(left, table, keep_left):
-    """The right and full outer joins' probe: the table's unmatched keys come last."""
-    get = table.get
-    matches = _impl.shuffle.Matches
-    absent = _ABSENT
+def _with_unmatched_right(probed, table):
+    """The right and full outer joins: the probe's records, then ``(k, (None, w))`` for
+    every table key no left record matched (only those are remembered: the left side
+    is never held)."""
     matched = set()
-    for record in left:
-        try:
-            k, v = record
-        except (TypeError, ValueError):
-            raise not_a_pair(record) from None
-        w = get(k, absent)
-        if w is absent:
-            if keep_left:
-                yield k, (v, None)
-            continue
-        if type(w) is matches:
-            for x in w:
-                yield k, (v, x)
-        else:
-            yield k, (v, w)
-        matched.add(k)
+    add = matched.add
+    for record in probed:
+        k = record[0]
+        if k in table:
+            add(k)
+        yield record
+    matches = _impl.shuffle.Matches
     for k, w in table.items():
         if k not in matched:
             for x in _values(w, matches):
