@@ -32,7 +32,7 @@ SHUFFLE_API = (
 )
 SERDE_API = ("dumps_batch", "loads_batch")
 BLOCKSTORE_API = ("BlockStore",)
-ITERATORS_API = ("filter_contains", "filter_prefix")
+ITERATORS_API = ("filter_contains", "filter_prefix", "take")
 SUMS_API = ("NumericSums", "sum_pairs")
 
 PURE_ENV = "FASTRDD_PUREPYTHON"

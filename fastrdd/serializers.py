@@ -12,7 +12,6 @@ are importable from here too, as from ``pyspark.serializers``; they live in
 ``fastrdd.stream_serializers`` and do not carry fastrdd's own records.
 """
 import struct
-from itertools import islice
 
 from fastrdd import _impl
 from fastrdd.stream_serializers import (  # noqa: F401 - PySpark's public names, re-exported
@@ -41,10 +40,12 @@ _HEADER = struct.Struct("<I")
 def chunks(records, size):
     """Lists of up to ``size`` consecutive records, taken lazily: the one chunking
     loop of every stage that works a chunk at a time (frames, memory checks,
-    batched writes)."""
+    batched writes).  ``_impl.iterators.take`` keeps the collector off the
+    records a chunk holds."""
     it = iter(records)
+    take = _impl.iterators.take
     while True:
-        chunk = list(islice(it, size))
+        chunk = take(it, size)
         if not chunk:
             return
         yield chunk

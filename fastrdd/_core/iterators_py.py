@@ -10,7 +10,9 @@ so an error is raised by the user's own code, with the user's line in the
 traceback, and nothing user-made runs twice.
 """
 
-__all__ = ["filter_contains", "filter_prefix"]
+from itertools import islice
+
+__all__ = ["filter_contains", "filter_prefix", "take"]
 
 
 def filter_contains(iterator, cell, fallback):
@@ -55,3 +57,16 @@ def filter_prefix(iterator, cell, fallback):
                 yield s
         elif fallback(s):
             yield s
+
+
+def take(iterator, size):
+    """A list of the next ``size`` items of ``iterator`` (fewer at its end).
+
+    The compiled twin also takes each tuple of scalars out of the cyclic
+    collector's reach as it arrives (CPython would at its first collection);
+    Python code cannot, and no result differs.
+
+    >>> take(iter([(1, "a"), (2, "b"), (3, "c")]), 2)
+    [(1, 'a'), (2, 'b')]
+    """
+    return list(islice(iterator, max(size, 0)))

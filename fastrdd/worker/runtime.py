@@ -53,17 +53,17 @@ def unroll(records, limit):
     ``(the records so far, the iterator of the rest)`` (Spark's unrolling: a
     partition too big to cache is never held whole in memory)."""
     iterator = iter(records)
-    if limit is None:
-        return list(iterator), None
     out, size = [], 0
+    take = _impl.iterators.take  # a cached block's tuples of scalars: off the collector's lists
     while True:
-        chunk = list(islice(iterator, UNROLL_CHUNK))
+        chunk = take(iterator, UNROLL_CHUNK)
         out.extend(chunk)
         if len(chunk) < UNROLL_CHUNK:
             return out, None
-        size += estimate_size(chunk)
-        if size > limit:
-            return out, iterator
+        if limit is not None:
+            size += estimate_size(chunk)
+            if size > limit:
+                return out, iterator
 
 
 class TaskRuntime:
