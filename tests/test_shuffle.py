@@ -955,6 +955,39 @@ def test_compiled_sum_pairs_matches_twin(sums_compiled, sums_twin):
             module.sum_pairs([(1, 2)], operator.add, {})
 
 
+@settings(max_examples=EXAMPLES * 2, deadline=None)
+@given(recs=sum_records, n=st.integers(1, 9))
+def test_sums_buckets_are_bucket_dict_of_the_sums(sums_impl, recs, n):
+    """``buckets``: the map side's placement by ``portable_hash`` (negative keys, -1 whose
+    hash is -2, keys past the hash modulus 2**61 - 1), straight from the C arrays."""
+    from fastrdd._shuffle_py import bucket_dict
+
+    sums = sums_impl.sum_pairs(recs, operator.add, sums_impl.NumericSums())
+    got = sums.buckets(n)
+    want = bucket_dict(ref_sums(recs), n)
+    assert got == want
+    assert [[tuple(map(type, r)) for r in b] for b in got] == [
+        [tuple(map(type, r)) for r in b] for b in want]
+    assert len(sums) == 0 and sums.buckets(n) == [[] for _ in range(n)]  # the table is empty
+
+
+def test_sums_buckets_edges(sums_impl):
+    import gc
+
+    keys = [-1, -2, 2 ** 61 - 1, 2 ** 61, -(2 ** 61) + 1, -(2 ** 61), INT64 - 1, -INT64, 0, 7]
+    recs = [(k, 1.5) for k in keys]
+    for n in (1, 2, 3, 7, 64):
+        sums = sums_impl.sum_pairs(recs, operator.add, sums_impl.NumericSums())
+        assert sums.buckets(n) == [[(k, 1.5) for k in keys if hash(k) % n == b] for b in range(n)]
+    sums = sums_impl.sum_pairs([(3, 1)], operator.add, sums_impl.NumericSums())
+    [[record]] = sums.buckets(1)
+    assert not gc.is_tracked(record) or sums_impl.__name__.endswith("_py")
+    for bad, error in ((0, ValueError), (-1, ValueError), (2.0, TypeError)):
+        sums = sums_impl.sum_pairs([(3, 1)], operator.add, sums_impl.NumericSums())
+        with pytest.raises(error):
+            sums.buckets(bad)
+
+
 # -- probe_join: the streamed side of a hash join against index_pairs's table -----------
 
 def ref_probe(left, right, keep_left):

@@ -13,7 +13,7 @@ from libc.stdint cimport INT32_MAX, int32_t, int64_t, uint64_t
 
 from itertools import chain
 
-from fastrdd._shuffle import merge_combiners
+from fastrdd._shuffle import bucket_dict, merge_combiners
 
 cdef extern from "Python.h":
     bint PyTuple_CheckExact(object o)
@@ -22,6 +22,7 @@ cdef extern from "Python.h":
     bint PyFloat_CheckExact(object o)
     long long PyLong_AsLongLongAndOverflow(object o, int *overflow) except? -1
     double PyFloat_AS_DOUBLE(object o)
+    void PyObject_GC_UnTrack(void *op)
 
 __all__ = ["NumericSums", "sum_pairs"]
 
@@ -37,6 +38,25 @@ cdef enum:
     _SUMS_UNSET = 0   # no value yet
     _SUMS_INT = 1     # every value an exact int within int64
     _SUMS_FLOAT = 2   # every value an exact float
+
+
+#: CPython's modulus for the hash of an int (``sys.hash_info.modulus``, 64-bit builds)
+cdef uint64_t _INT_HASH_MODULUS = (<uint64_t>1 << 61) - 1
+
+
+cdef inline int64_t _int_hash(int64_t key) noexcept nogil:
+    """``hash(key)``, which ``portable_hash`` takes for an int."""
+    cdef uint64_t magnitude = <uint64_t>key if key >= 0 else -(<uint64_t>key)
+    cdef int64_t h = <int64_t>(magnitude % _INT_HASH_MODULUS)
+    if key < 0:
+        h = -h
+    return -2 if h == -1 else h
+
+
+cdef inline Py_ssize_t _bucket_of(int64_t h, Py_ssize_t n) noexcept nogil:
+    # Python's modulo: the result has the sign of the divisor.
+    cdef Py_ssize_t r = <Py_ssize_t>(h % <int64_t>n)
+    return r + n if r < 0 else r
 
 
 cdef inline uint64_t _slot(int64_t key, Py_ssize_t mask) noexcept nogil:
@@ -175,6 +195,10 @@ cdef class NumericSums:
             for i in range(self.count):
                 d[self.keys[i]] = self.floats[i]
         self.fallback = d
+        self._free_arrays()
+        return d
+
+    cdef void _free_arrays(self) noexcept:
         PyMem_Free(self.keys)
         PyMem_Free(self.ints)
         PyMem_Free(self.floats)
@@ -184,7 +208,6 @@ cdef class NumericSums:
         self.index = NULL
         self.count = self.capacity = 0
         self.mask = -1
-        return d
 
     def to_dict(self):
         """The sums as ``{key: sum}`` in first-seen order; the table is then empty."""
@@ -192,6 +215,32 @@ cdef class NumericSums:
         self.fallback = None
         self.kind = _SUMS_UNSET
         return d
+
+    def buckets(self, num_partitions):
+        """``bucket_dict(self.to_dict(), num_partitions)`` (``portable_hash`` placement),
+        built from the arrays without the dict; the table is then empty.
+
+        >>> sums = sum_pairs([(1, 2.0), (2, 1.0), (3, 4.0)], lambda a, b: a + b, NumericSums())
+        >>> sums.buckets(2)
+        [[(2, 1.0)], [(1, 2.0), (3, 4.0)]]
+        """
+        cdef Py_ssize_t n, i
+        cdef list out
+        cdef tuple rec
+        if self.fallback is not None or type(num_partitions) is not int or num_partitions < 1:
+            return bucket_dict(self.to_dict(), num_partitions)  # its checks and errors
+        n = num_partitions
+        out = [[] for _ in range(n)]
+        for i in range(self.count):
+            if self.kind == _SUMS_INT:
+                rec = (self.keys[i], self.ints[i])
+            else:
+                rec = (self.keys[i], self.floats[i])
+            PyObject_GC_UnTrack(<void *>rec)  # an int and a number: never in a cycle
+            out[_bucket_of(_int_hash(self.keys[i]), n)].append(rec)
+        self._free_arrays()
+        self.kind = _SUMS_UNSET
+        return out
 
 
 def sum_pairs(records, merge, NumericSums sums not None):

@@ -6,7 +6,7 @@ it is, later ones added with ``merge``, a plain ``+``); ``to_dict`` gives the
 sums in first-seen order.  The compiled twin, ``sums.pyx``, keeps int keys with
 int or float sums in C arrays until a record does not fit, with the same results.
 """
-from fastrdd._shuffle_py import merge_combiners
+from fastrdd._shuffle_py import bucket_dict, merge_combiners
 
 __all__ = ["NumericSums", "sum_pairs"]
 
@@ -30,6 +30,16 @@ class NumericSums:
         """The sums as ``{key: sum}`` in first-seen order; the table is then empty."""
         sums, self.sums = self.sums, {}
         return sums
+
+    def buckets(self, num_partitions):
+        """``bucket_dict(self.to_dict(), num_partitions)``: the sums as ``(key, sum)``
+        lists, placed by ``portable_hash``; the table is then empty.
+
+        >>> sums = sum_pairs([(1, 2.0), (2, 1.0), (3, 4.0)], lambda a, b: a + b, NumericSums())
+        >>> sums.buckets(2)
+        [[(2, 1.0)], [(1, 2.0), (3, 4.0)]]
+        """
+        return bucket_dict(self.to_dict(), num_partitions)
 
 
 def sum_pairs(records, merge, sums):

@@ -118,11 +118,11 @@ class MapOutputWriter:
             # the kernels read the chunk straight from the pipeline: no list built
             fold(chunk, combined)
             if self.ctx.over():
-                self._add_buckets(_impl.shuffle.bucket_dict(_as_dict(combined), n, pf))
+                self._add_buckets(_bucketed(combined, n, pf))
                 combined = table()
                 self._spill_buffers()
         if combined:
-            self._add_buckets(_impl.shuffle.bucket_dict(_as_dict(combined), n, pf))
+            self._add_buckets(_bucketed(combined, n, pf))
 
     def write(self, directory, map_id):
         """Write the final map output file; return its size in bytes."""
@@ -157,8 +157,14 @@ class MapOutputWriter:
         return pos
 
 
-def _as_dict(combined):
-    return combined if type(combined) is dict else combined.to_dict()
+def _bucketed(combined, n, pf):
+    """A dict's or a ``NumericSums``' combiners in ``n`` lists by ``pf`` (None: the
+    portable hash, which ``NumericSums.buckets`` applies without building a dict)."""
+    if type(combined) is dict:
+        return _impl.shuffle.bucket_dict(combined, n, pf)
+    if pf is None or pf is _impl.shuffle.portable_hash:
+        return combined.buckets(n)
+    return _impl.shuffle.bucket_dict(combined.to_dict(), n, pf)
 
 
 def _combine_functions(agg):
