@@ -160,3 +160,59 @@ def test_sort_by_key_balances_partitions_in_one_sampling_job(sc):
     sizes = out.glom().map(len).collect()
     assert max(sizes) < 1.25 * len(data) / 4
     assert out.keys().collect() == sorted(k for k, _ in data)
+
+
+def test_sort_by_key_samples_through_maps_without_mapping_every_record(sc):
+    """The sketch job reads the records the maps map and calls them only on those it keeps:
+    the same bounds, a few thousand calls instead of one per record."""
+    from fastrdd.rdd.sampling import range_bounds
+
+    rng = random.Random(5)
+    data = [rng.randrange(10 ** 6) for _ in range(60000)]
+    calls = sc.accumulator(0)
+
+    def to_pair(x):
+        calls.add(1)
+        return (x, -x)
+
+    rdd = sc.parallelize(data, 6).map(to_pair).mapValues(abs)
+    full = sc.parallelize(data, 6).mapPartitions(lambda it: ((x, x) for x in it))  # no chain
+    assert full._record_chain() is None and rdd._record_chain() is not None
+    assert range_bounds(rdd, 4, lambda k: k) == range_bounds(full, 4, lambda k: k)
+    # each partition maps 2 x 200 records, then 200 more each time its stride doubles
+    assert 0 < calls.value < len(data) / 6
+    out = rdd.sortByKey(numPartitions=4)
+    assert calls.value < len(data) / 3  # a second sketch, no more
+    assert out.collect() == sorted((x, x) for x in data)
+    assert max(out.glom().map(len).collect()) < 1.25 * len(data) / 4
+    assert rdd.sortBy(lambda kv: -kv[0], numPartitions=3).keys().collect() == sorted(data, reverse=True)
+
+
+def test_sort_by_key_sketches_a_cached_rdd_whole(sc):
+    """A cached RDD is sampled from its own records: the sketch job fills the cache that the
+    sort then reads, and the maps below it run once per record."""
+    calls = sc.accumulator(0)
+
+    def to_pair(x):
+        calls.add(1)
+        return (x % 1000, x)
+
+    rdd = sc.parallelize(range(5000), 4).map(to_pair).cache()
+    assert rdd._record_chain() is None
+    out = rdd.sortByKey(numPartitions=3)
+    assert calls.value == 5000
+    assert out.keys().collect() == sorted(x % 1000 for x in range(5000))
+    assert calls.value == 5000
+    rdd.unpersist()
+
+
+def test_sort_by_key_reports_a_bad_record_its_sketch_did_not_map(sc):
+    """An error in the user's map on a record the sketch skipped still fails the sort."""
+    def parse(x):
+        if x == 4321:
+            raise ValueError("bad record 4321")
+        return (x, x)
+
+    out = sc.parallelize(list(range(10000)), 4).map(parse).sortByKey(numPartitions=2)
+    with pytest.raises(Exception, match="bad record 4321"):
+        out.collect()

@@ -512,7 +512,7 @@ class RDD:
         # generator expressions, not map()/filter(): a StopIteration raised by
         # ``f`` then fails the task (PEP 479) instead of silently ending it
         return PipelinedRDD(self, lambda _, iterator: (f(x) for x in iterator),
-                            preservesPartitioning, pair_value=pair_constant(f))
+                            preservesPartitioning, pair_value=pair_constant(f), record_func=f)
 
     def flatMap(self, f, preservesPartitioning=False):
         """Apply ``f`` to every element and flatten the iterables it returns.
@@ -590,7 +590,14 @@ class RDD:
                     raise _not_a_pair(record) from None
                 yield k, f(v)
 
-        return self.mapPartitionsWithIndex(map_values, True)
+        def map_value(record):  # the same, one record at a time (``_record_chain``)
+            try:
+                k, v = record
+            except (TypeError, ValueError):
+                raise _not_a_pair(record) from None
+            return k, f(v)
+
+        return PipelinedRDD(self, map_values, True, record_func=map_value)
 
     def flatMapValues(self, f):
         """Apply ``f`` to each value and pair each of its results with the key.
@@ -696,6 +703,12 @@ class RDD:
         if self.ctx._conf.contains("spark.default.parallelism"):
             return self.ctx.defaultParallelism
         return self.getNumPartitions()
+
+    def _record_chain(self):
+        """``(parent, f)`` when this RDD's records are exactly ``f(x)`` for each record ``x`` of
+        ``parent``'s same partition (fused maps), and none of its own is cached: a job
+        that needs a few of its records can compute just those.  Else None."""
+        return None
 
     def partitionBy(self, numPartitions, partitionFunc=portable_hash):
         """Place (key, value) pairs in ``numPartitions`` partitions by ``partitionFunc(key)``.
@@ -1754,7 +1767,8 @@ class PipelinedRDD(RDD):
     is_barrier = False
     _lazy_id = True
 
-    def __init__(self, prev, f, preservesPartitioning=False, pair_value=NOT_CONSTANT):
+    def __init__(self, prev, f, preservesPartitioning=False, pair_value=NOT_CONSTANT,
+                 record_func=None):
         partitioner = prev.partitioner if preservesPartitioning else None
         head = None
         if isinstance(prev, PipelinedRDD) and prev._is_pipelinable():
@@ -1769,10 +1783,14 @@ class PipelinedRDD(RDD):
             self.preservesPartitioning = prev.preservesPartitioning and preservesPartitioning
             self._prev = prev._prev
             self.is_barrier = prev.is_barrier
+            self._record_func = _composed(prev._record_func, record_func)
         else:
             self.func = f
             self.preservesPartitioning = preservesPartitioning
             self._prev = prev
+            #: ``func`` as one function of one record, when every fused operator maps each
+            #: record to exactly one (map, mapValues); else None
+            self._record_func = record_func
         super().__init__(prev.ctx, lineage.Pipelined(self._prev, self.func, head, pair_value),
                          partitioner)
         if self.preservesPartitioning and "_placement" in self._prev.__dict__:
@@ -1780,3 +1798,15 @@ class PipelinedRDD(RDD):
 
     def _is_pipelinable(self):
         return not (self.is_cached or self.is_checkpointed)
+
+    def _record_chain(self):
+        if self._record_func is None or self.is_barrier or not self._is_pipelinable():
+            return None
+        return self._prev, self._record_func
+
+
+def _composed(first, then):
+    """``then(first(x))``, or None when either is."""
+    if first is None or then is None:
+        return None
+    return lambda x: then(first(x))

@@ -108,19 +108,21 @@ def take_sample(rdd, with_replacement, num, seed):
     return samples[:num]
 
 
-def _key_sketch(per_partition):
+def _key_sketch(per_partition, record_func=None):
     """(count, evenly spaced sample of keys) of one partition, in a single pass.
 
     Keeps every ``stride``-th key; when the sample reaches twice its target
     size, every other key is dropped and the stride doubles.  No random draw
-    per record, and the sample stays spread over the whole partition.
+    per record, and the sample stays spread over the whole partition.  With
+    ``record_func`` the partition is its parent's, and only the records
+    sampled are mapped by it (``RDD._record_chain``).
     """
     def sketch(split, iterator):
         keys, stride, n = [], 1, 0
         for kv in iterator:
             n += 1
             if n % stride == 0:
-                keys.append(kv[0])
+                keys.append((kv if record_func is None else record_func(kv))[0])
                 if len(keys) >= 2 * per_partition:
                     keys = keys[1::2]
                     stride *= 2
@@ -133,11 +135,19 @@ def range_bounds(rdd, num_partitions, keyfunc, samples_per_partition=100):
 
     Like Spark's RangePartitioner: a sketch of every partition, then weighted
     quantiles (a key sampled from a partition of n records out of s samples
-    stands for n / s records).
+    stands for n / s records).  Through maps the sketch reads the records
+    they map, and calls them only on the records it keeps.
     """
     per_partition = max(1, math.ceil(3.0 * samples_per_partition * num_partitions
                                      / max(1, rdd.getNumPartitions())))
-    sketches = rdd.mapPartitionsWithIndex(_key_sketch(per_partition)).collect()
+    chain = rdd._record_chain()
+    if chain is None:
+        sketches = rdd.mapPartitionsWithIndex(_key_sketch(per_partition)).collect()
+    else:
+        # ``rdd`` maps each record of its parent to one: sample the parent's records and map
+        # only those (``textFile(...).map(parse)`` parses a few hundred lines, not every line)
+        parent, record_func = chain
+        sketches = parent.mapPartitionsWithIndex(_key_sketch(per_partition, record_func)).collect()
     size = sum(n for n, _ in sketches)
     weighted = sorted(((keyfunc(k), n / len(keys)) for n, keys in sketches for k in keys),
                       key=lambda kw: kw[0])
