@@ -87,6 +87,18 @@ def sc(request):
     return _shared(request.param)
 
 
+@pytest.fixture(scope="module", params=["compiled", "pure"])
+def iterators(request):
+    """``fastrdd._core.iterators``, compiled and its twin: the same tests run on both."""
+    from fastrdd._impl import ITERATORS_API, load
+
+    module = load("fastrdd._core.iterators", "fastrdd._core.iterators_py", ITERATORS_API,
+                  pure=request.param == "pure")
+    if request.param == "compiled" and module.__name__.endswith("_py"):
+        pytest.fail("fastrdd._core.iterators is not built")
+    return module
+
+
 @pytest.fixture
 def fresh():
     """A factory for private contexts, stopped after the test."""

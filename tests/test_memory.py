@@ -69,17 +69,7 @@ def test_workers_collect_garbage_as_data_holders(sc):
 
 
 # -- chunks of records held in memory: the collector keeps off tuples of scalars ----------
-@pytest.fixture(scope="module", params=["compiled", "pure"])
-def iterators(request):
-    from fastrdd._impl import ITERATORS_API, load
-
-    module = load("fastrdd._core.iterators", "fastrdd._core.iterators_py", ITERATORS_API,
-                  pure=request.param == "pure")
-    if request.param == "compiled" and module.__name__.endswith("_py"):
-        pytest.fail("fastrdd._core.iterators is not built")
-    return module
-
-
+# (``take``; the ``iterators`` fixture, compiled and twin, is in conftest.py)
 records = st.lists(st.one_of(
     st.integers(), st.text(max_size=3), st.none(),
     st.tuples(st.integers(), st.one_of(st.integers(), st.floats(), st.text(max_size=3))),

@@ -133,17 +133,6 @@ def test_a_failing_addition_shows_the_users_line(sc):
 
 
 # -- filter(lambda s: X in s): the test in C ------------------------------------------
-@pytest.fixture(scope="module", params=["compiled", "pure"])
-def iterators(request):
-    from fastrdd._impl import ITERATORS_API, load
-
-    module = load("fastrdd._core.iterators", "fastrdd._core.iterators_py", ITERATORS_API,
-                  pure=request.param == "pure")
-    if request.param == "compiled" and module.__name__.endswith("_py"):
-        pytest.fail("fastrdd._core.iterators is not built")
-    return module
-
-
 texts = st.lists(st.one_of(st.text(max_size=6), st.binary(max_size=4),
                            st.lists(st.integers(0, 3), max_size=3), st.integers()), max_size=40)
 
