@@ -10,9 +10,7 @@ user-facing API and is mostly docstrings, with PySpark-style examples run
 as doctests.  ``PipelinedRDD`` (fused narrow operators) is here, as in
 PySpark's ``pyspark.rdd``.
 """
-import bisect
 import copy
-import functools
 import math
 import operator
 import os
@@ -670,7 +668,7 @@ class RDD:
                 yield position % numPartitions, x
 
         keyed = self.mapPartitionsWithIndex(number)
-        return keyed._shuffled(numPartitions, _identity_partition, None).values()
+        return keyed._shuffled(numPartitions, _identity, None).values()
 
     def pipe(self, command, env=None, checkCode=False):
         """Pipe each partition's elements (one per line) through an external command.
@@ -922,30 +920,16 @@ class RDD:
         if numPartitions is None:
             numPartitions = self._defaultReducePartitions()
 
-        # with the default keyfunc, C-level key and placement functions (no Python call per record)
-        sort_key = operator.itemgetter(0) if keyfunc is _identity else (lambda kv: keyfunc(kv[0]))
+        from fastrdd.rdd.sampling import range_bounds, range_partition_func, sort_partition_func
 
-        def sort_partition(_, iterator):
-            from fastrdd.storage.spill import external_sorted
-
-            return external_sorted(iterator, key=sort_key, reverse=not ascending)
-
+        sort_partition = sort_partition_func(ascending, keyfunc)
         if numPartitions == 1:
             rdd = self.coalesce(1) if self.getNumPartitions() > 1 else self
             return rdd.mapPartitionsWithIndex(sort_partition, True)
-        from fastrdd.rdd.sampling import range_bounds
-
         size, bounds = range_bounds(self, numPartitions, keyfunc)  # one job, as Spark's sketch
         if not size:
             return self
-
-        if ascending and keyfunc is _identity:
-            range_partition = functools.partial(bisect.bisect_left, bounds)
-        else:
-            def range_partition(k):
-                p = bisect.bisect_left(bounds, keyfunc(k))
-                return p if ascending else numPartitions - 1 - p
-
+        range_partition = range_partition_func(bounds, numPartitions, ascending, keyfunc)
         return self.partitionBy(numPartitions, range_partition).mapPartitionsWithIndex(sort_partition, True)
 
     def sortBy(self, keyfunc, ascending=True, numPartitions=None):
@@ -1266,14 +1250,7 @@ class RDD:
         """
         from fastrdd.rdd import sampling
 
-        if not all(w >= 0 for w in weights):
-            raise ValueError("Weights must be nonnegative")
-        total = float(sum(weights))
-        if not total > 0:
-            raise ValueError("Sum of weights must be positive")
-        bounds = [0.0]
-        for w in weights:
-            bounds.append(bounds[-1] + w / total)
+        bounds = sampling.split_bounds(weights)
         if seed is None:
             seed = random.randint(0, 2 ** 32 - 1)
         return [self.mapPartitionsWithIndex(sampling.range_sampler(lo, hi, seed), True)
@@ -1725,10 +1702,6 @@ def _empty_marker():
 _EMPTY = _EmptyMarker()
 
 
-def _identity_partition(k):
-    return k
-
-
 
 
 def union_of(ctx, rdds):
@@ -1783,7 +1756,9 @@ class PipelinedRDD(RDD):
             self.preservesPartitioning = prev.preservesPartitioning and preservesPartitioning
             self._prev = prev._prev
             self.is_barrier = prev.is_barrier
-            self._record_func = _composed(prev._record_func, record_func)
+            first = prev._record_func
+            self._record_func = (None if first is None or record_func is None
+                                 else lambda x: record_func(first(x)))
         else:
             self.func = f
             self.preservesPartitioning = preservesPartitioning
@@ -1803,10 +1778,3 @@ class PipelinedRDD(RDD):
         if self._record_func is None or self.is_barrier or not self._is_pipelinable():
             return None
         return self._prev, self._record_func
-
-
-def _composed(first, then):
-    """``then(first(x))``, or None when either is."""
-    if first is None or then is None:
-        return None
-    return lambda x: then(first(x))

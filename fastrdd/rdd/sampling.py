@@ -1,16 +1,23 @@
-"""Random sampling of partitions, deterministic for a given seed.
+"""Random sampling of partitions, deterministic for a given seed, and the sampled
+range partitioning of sortByKey.
 
 Every sampler seeds its generator from ``(seed, partition index)``, so a
 partition recomputed after a worker loss draws the same sample, and the
 splits of ``randomSplit`` (same seed, disjoint ranges of one uniform draw
 per element) never overlap and together hold every element once.
 """
+import bisect
+import functools
 import math
 import random
 import sys
+from operator import itemgetter
+
+from fastrdd.specialize import identity
 
 __all__ = ["partition_rng", "bernoulli", "poisson", "range_sampler", "stratified",
-           "fraction_for_sample_size", "take_sample"]
+           "fraction_for_sample_size", "split_bounds", "take_sample", "range_bounds", "range_partition_func",
+           "sort_partition_func"]
 
 
 def partition_rng(seed, split):
@@ -80,6 +87,23 @@ def fraction_for_sample_size(lower_bound, total, with_replacement):
     delta = 0.00005
     gamma = -math.log(delta) / total
     return min(1, fraction + gamma + math.sqrt(gamma * gamma + 2 * gamma * fraction))
+
+
+def split_bounds(weights):
+    """randomSplit's cumulative bounds in [0, 1], one more than ``weights``.
+
+    >>> split_bounds([1, 3])
+    [0.0, 0.25, 1.0]
+    """
+    if not all(w >= 0 for w in weights):
+        raise ValueError("Weights must be nonnegative")
+    total = float(sum(weights))
+    if not total > 0:
+        raise ValueError("Sum of weights must be positive")
+    bounds = [0.0]
+    for w in weights:
+        bounds.append(bounds[-1] + w / total)
+    return bounds
 
 
 def take_sample(rdd, with_replacement, num, seed):
@@ -161,3 +185,29 @@ def range_bounds(rdd, num_partitions, keyfunc, samples_per_partition=100):
             bounds.append(key)
             target += step
     return size, bounds
+
+
+def sort_partition_func(ascending, keyfunc):
+    """sortByKey's sort of one partition (spilling runs when memory is short); with the
+    default ``keyfunc`` its key is a C function, no Python call per record."""
+    sort_key = itemgetter(0) if keyfunc is identity else (lambda kv: keyfunc(kv[0]))
+
+    def sort_partition(_, iterator):
+        from fastrdd.storage.spill import external_sorted
+
+        return external_sorted(iterator, key=sort_key, reverse=not ascending)
+
+    return sort_partition
+
+
+def range_partition_func(bounds, num_partitions, ascending, keyfunc):
+    """The range partition of a key, from the upper ``bounds`` of the ranges
+    (``range_bounds``); in C with the default ``keyfunc`` in ascending order."""
+    if ascending and keyfunc is identity:
+        return functools.partial(bisect.bisect_left, bounds)
+
+    def range_partition(k):
+        p = bisect.bisect_left(bounds, keyfunc(k))
+        return p if ascending else num_partitions - 1 - p
+
+    return range_partition
