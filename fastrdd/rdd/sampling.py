@@ -16,8 +16,8 @@ from operator import itemgetter
 from fastrdd.specialize import identity
 
 __all__ = ["partition_rng", "bernoulli", "poisson", "range_sampler", "stratified",
-           "fraction_for_sample_size", "split_bounds", "take_sample", "range_bounds", "range_partition_func",
-           "sort_partition_func"]
+           "fraction_for_sample_size", "split_bounds", "take_sample", "range_bounds",
+           "range_partition_func", "sort_partition_func"]
 
 
 def partition_rng(seed, split):
