@@ -17,6 +17,8 @@ import subprocess
 import sys
 
 from benchmarks.engines import TreeSampler, is_on_tmpfs, scratch_bytes
+from benchmarks.interleave import run_rounds
+from benchmarks.workloads import exact
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -36,6 +38,34 @@ def test_compare_quick(benchmark, tmp_path):
     for title in ("word count", "log mining", "logistic regression", "reduceByKey", "groupByKey",
                   "sortByKey", "join", "PageRank"):
         assert f"| {title}" in report
+    assert "speed-up, median of the rounds'" in report
+
+
+def test_paired_workloads_share_rounds_and_alternate():
+    """Two forms of one job run in the same rounds, in alternating order, each form's
+    engines checked against that form's own ideal."""
+    calls = []
+
+    def run_one(workload, engine, k):
+        calls.append((k, workload, engine))
+        answer = {"pagerank": 1, "pagerank_part": 1}[workload]
+        if (workload, engine) == ("pagerank_part", "fastrdd") and k == 1:
+            answer = 2  # a wrong answer in round 2 stops that engine, and only it
+        return {"ok": True, "summary": exact(answer, str(answer)),
+                "runs": [{"job": 1.0, "total": 1.0, "marks": {}}]}
+
+    plan = {"pagerank": ["ideal", "fastrdd"], "pagerank_part": ["ideal", "fastrdd"]}
+    results = run_rounds(plan, 3, 600, run_one)
+    assert calls[:8] == [
+        (0, "pagerank", "ideal"), (0, "pagerank", "fastrdd"),
+        (0, "pagerank_part", "ideal"), (0, "pagerank_part", "fastrdd"),
+        (1, "pagerank_part", "ideal"), (1, "pagerank_part", "fastrdd"),
+        (1, "pagerank", "ideal"), (1, "pagerank", "fastrdd")]
+    assert ("pagerank_part", "fastrdd") not in {(w, e) for k, w, e in calls[8:]}
+    assert results[("pagerank", "fastrdd")]["ok"]
+    assert len(results[("pagerank", "fastrdd")]["runs"]) == 3
+    bad = results[("pagerank_part", "fastrdd")]
+    assert not bad["ok"] and bad["verdict"] == "WRONG"
 
 
 def write_file(path, size):

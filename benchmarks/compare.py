@@ -13,7 +13,8 @@ What it does:
    engine by engine (``interleave.py``): round k runs every engine
    (``engines.py``) once, the ideal first, so that the machine's drifting
    speed slows every engine of a round alike instead of landing in their
-   ratio.  Each run is one child process: it starts the engine (timed apart:
+   ratio (two forms of one job whose ratio is reported, PageRank with and
+   without a partitioner, share their rounds).  Each run is one child process: it starts the engine (timed apart:
    *start-up* is spawn to first result of a trivial job), then runs the
    workload once; a thread here polls /proc for the summed RSS of the child's
    process tree plus the bytes of its fastrdd files on tmpfs (shuffle outputs and
@@ -64,7 +65,8 @@ from .engines import ENGINES, child_env, probe, run_child
 from .interleave import run_rounds
 from .workloads import WORKLOADS
 
-__all__ = ["main", "write_report", "run_all", "parse_args", "data_dir_for", "time_cell"]
+__all__ = ["main", "write_report", "run_all", "parse_args", "data_dir_for", "time_cell",
+           "workload_groups"]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -221,10 +223,35 @@ def prepare_engines(args, workdir, log):
     return skipped, versions, hadoop
 
 
-def run_workload(args, wname, names, data_json, hadoop, workdir, log):
-    """``{engine: result}`` for one workload, its runs interleaved engine by engine."""
+#: Workloads compared with each other in the report, run in the same rounds when both
+#: are asked for (``interleave.run_rounds``): their ratio is then side by side too.
+PAIRED = (("pagerank", "pagerank_part"),)
 
-    def run_one(name, k):
+
+def workload_groups(workloads):
+    """``workloads`` in order, each paired one grouped with its partner when both are asked.
+
+    >>> workload_groups(["join", "pagerank_part", "wordcount", "pagerank"])
+    [['join'], ['pagerank_part', 'pagerank'], ['wordcount']]
+    >>> workload_groups(["pagerank"])
+    [['pagerank']]
+    """
+    groups, placed = [], set()
+    for w in workloads:
+        if w in placed:
+            continue
+        group = [w] + [partner for pair in PAIRED if w in pair for partner in pair
+                       if partner != w and partner in workloads]
+        placed.update(group)
+        groups.append(group)
+    return groups
+
+
+def run_group(args, plan, data_json, hadoop, workdir, log):
+    """``{(workload, engine): result}`` for the workloads of ``plan`` (each with its
+    engines), their runs interleaved engine by engine in shared rounds."""
+
+    def run_one(wname, name, k):
         engine = ENGINES[name]
         stem = os.path.join(workdir, f"{wname}.{name}.{k + 1}")
         argv = child_command(engine, wname, args, data_json, stem + ".json", hadoop)
@@ -233,7 +260,7 @@ def run_workload(args, wname, names, data_json, hadoop, workdir, log):
         result["log"] = stem + ".log"
         return result
 
-    return run_rounds(names, args.runs, args.budget, run_one, log)
+    return run_rounds(plan, args.runs, args.budget, run_one, log)
 
 
 def run_all(args, data, workdir, log):
@@ -243,22 +270,25 @@ def run_all(args, data, workdir, log):
     with open(data_json, "w") as f:
         json.dump(dict(data, partitions=args.partitions), f)
     results = {}
-    for wname in args.workloads:
-        workload = WORKLOADS[wname]
-        log(f"-- {wname}: {workload.title}")
-        names = [n for n in args.engines
-                 if n not in skipped and ENGINES[n].supports(workload)]
-        outcome = run_workload(args, wname, names, data_json, hadoop, workdir, log)
-        for name in names:
-            results[(wname, name)] = outcome[name]
-        ideal_per_core = ideal_time(results, wname, args.cores)
-        for name in names:
-            result = outcome[name]
-            versions.setdefault(name, {}).update(result.get("versions") or {})
-            log(f"   {ENGINES[name].label:<22} {describe(result, ideal_per_core, args.cores)}"
-                + ("" if result.get("verdict", "ok") == "ok" else f"  [{result['verdict']}]"))
-            if not result.get("ok") and result.get("log_tail"):
-                log("      " + result["log_tail"].strip().replace("\n", "\n      ")[-1500:])
+    for group in workload_groups(args.workloads):
+        plan = {w: [n for n in args.engines
+                    if n not in skipped and ENGINES[n].supports(WORKLOADS[w])] for w in group}
+        log("-- " + ", ".join(f"{w}: {WORKLOADS[w].title}" for w in group)
+            + (" (in the same rounds)" if len(group) > 1 else ""))
+        results.update(run_group(args, plan, data_json, hadoop, workdir, log))
+        for wname, names in plan.items():
+            ideal_per_core = ideal_time(results, wname, args.cores)
+            if len(group) > 1:
+                log(f"   {wname}:")
+            for name in names:
+                result = results[(wname, name)]
+                versions.setdefault(name, {}).update(result.get("versions") or {})
+                log(f"   {ENGINES[name].label:<22} "
+                    f"{describe(result, ideal_per_core, args.cores)}"
+                    + ("" if result.get("verdict", "ok") == "ok"
+                       else f"  [{result['verdict']}]"))
+                if not result.get("ok") and result.get("log_tail"):
+                    log("      " + result["log_tail"].strip().replace("\n", "\n      ")[-1500:])
     return results, skipped, versions
 
 
@@ -461,13 +491,19 @@ def details(args, results, engines, labels, cores):
         out += ["", "## PageRank: the links hash-partitioned and cached, or not", "",
                 "Both forms cache the links; with `partitionBy` the joins of later iterations "
                 "find the links already partitioned like the ranks (the RDD paper's "
-                "controlled-partitioning result).", "",
-                "| engine | no partitioner | partitionBy + cache | speed-up |", "|---|---|---|---|"]
+                "controlled-partitioning result).  The two forms ran in the same rounds; the "
+                "last column is the median of each round's own speed-up, the two forms' "
+                "times divided within a round.", "",
+                "| engine | no partitioner | partitionBy + cache | speed-up (medians) "
+                "| speed-up, median of the rounds' |", "|---|---|---|---|---|"]
         for e, lb in zip(engines, labels):
             a, b = ok("pagerank", e), ok("pagerank_part", e)
             if a and b and e != "ideal":
                 ta, tb = median(job_times(a)), median(job_times(b))
-                out.append(f"| {lb} | {fmt_s(ta)} | {fmt_s(tb)} | {ta / tb:.2f}x |")
+                paired = median([x / y for x, y in zip(job_times(a), job_times(b))])
+                spread = ", ".join(f"{x / y:.2f}" for x, y in zip(job_times(a), job_times(b)))
+                out.append(f"| {lb} | {fmt_s(ta)} | {fmt_s(tb)} | {ta / tb:.2f}x "
+                           f"| {paired:.2f}x ({spread}) |")
     return out
 
 

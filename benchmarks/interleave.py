@@ -1,4 +1,4 @@
-"""Runs of one workload interleaved engine by engine, merged into one result per engine.
+"""Runs of a workload interleaved engine by engine, merged into one result per engine.
 
 The machine's speed drifts, by up to 40% over minutes on a shared machine.
 If each engine ran all its runs back to back, one after the other, the drift
@@ -6,7 +6,9 @@ would land in the ratio between two engines.  Here round k runs every engine
 once, the ideal first, each in a fresh child (``--runs 1``), so a slow spell
 slows every engine of that round alike.  The rounds of one engine are then
 merged into the result a single child would have written for all its runs
-(see ``EngineRounds.merged``), which is what ``compare.py`` reports.
+(see ``EngineRounds.merged``), which is what ``compare.py`` reports.  Two
+forms of one job whose ratio is reported run in the same rounds, for the same
+reason (``run_rounds``).
 """
 import statistics
 import time
@@ -96,26 +98,38 @@ class EngineRounds:
         return merged
 
 
-def run_rounds(names, runs, budget, run_one, log=None):
-    """``{name: merged result}`` after up to ``runs`` rounds of ``run_one(name, round)``.
+def run_rounds(plan, runs, budget, run_one, log=None):
+    """``{(workload, engine): merged result}`` after up to ``runs`` rounds of
+    ``run_one(workload, engine, round)``.
 
-    ``names`` is the running order within a round, the ideal first: its answer
-    is the reference the others are checked against.  With ``log`` and more
-    than one round, one line per round gives each engine's job time.
+    ``plan`` maps each workload to its engines in running order, the ideal
+    first: its answer is the reference that workload's other engines are checked
+    against.  Round k runs every workload of the plan.  A plan of two workloads
+    is two forms of one job whose ratio is reported (PageRank with and without a
+    partitioner): run in the same rounds, the drift of the machine's speed lands
+    on both, and their order alternates round by round so that neither always
+    runs first.  With ``log`` and more than one round, one line per round gives
+    each engine's job time.
     """
-    engines = {name: EngineRounds(name, budget) for name in names}
-    ideal = engines.get("ideal")
+    players = {(w, name): EngineRounds(name, budget) for w, names in plan.items()
+               for name in names}
+    order = list(plan)
     for k in range(runs):
-        playing = [e for e in engines.values() if e.wants_another()]
-        if not playing:
+        if not any(e.wants_another() for e in players.values()):
             break
-        start = time.perf_counter()
-        for engine in playing:
-            engine.add(run_one(engine.name, k), ideal.answer if ideal else None)
+        start, times = time.perf_counter(), []
+        for workload in (order if k % 2 == 0 else order[::-1]):
+            ideal = players.get((workload, "ideal"))
+            for name in plan[workload]:
+                engine = players[(workload, name)]
+                if engine.wants_another():
+                    engine.add(run_one(workload, name, k), ideal.answer if ideal else None)
+                    times.append((workload, name, _round_time(engine.rounds[-1])))
         if log is not None and runs > 1:
             log(f"   round {k + 1}/{runs} ({time.perf_counter() - start:.0f} s): "
-                + ", ".join(f"{e.name} {_round_time(e.rounds[-1])}" for e in playing))
-    return {name: engine.merged() for name, engine in engines.items()}
+                + ", ".join(f"{name} {t}" if len(plan) == 1 else f"{w}/{name} {t}"
+                            for w, name, t in times))
+    return {key: engine.merged() for key, engine in players.items()}
 
 
 def _round_time(result):
