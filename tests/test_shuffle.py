@@ -956,6 +956,31 @@ def test_compiled_sum_pairs_matches_twin(sums_compiled, sums_twin):
 
 
 @settings(max_examples=EXAMPLES * 2, deadline=None)
+@given(recs=st.lists(st.tuples(st.integers(-3, 40), st.sampled_from([1, 2.5, "s", None])),
+                     max_size=60),
+       fail_at=st.one_of(st.none(), st.integers(0, 60)))
+def test_sum_pairs_reads_ahead_but_fails_in_record_order(sums_compiled, sums_twin, recs,
+                                                          fail_at):
+    """The compiled loop reads records ahead (to overlap its table lookups), yet the first
+    bad record is the one that fails, before an error the input raises further on, and a
+    record is never added twice or lost when the arrays give up mid-batch."""
+
+    def records():
+        for i, rec in enumerate(recs):
+            if i == fail_at:
+                raise ValueError(f"input broke at {i}")
+            yield rec
+
+    def run(module):
+        return module.sum_pairs(records(), operator.add, module.NumericSums()).to_dict()
+
+    got, want = outcome(run, sums_compiled), outcome(run, sums_twin)
+    assert got == want
+    if got[0] == "ok":
+        same_sums(got[1], want[1])
+
+
+@settings(max_examples=EXAMPLES * 2, deadline=None)
 @given(recs=sum_records, n=st.integers(1, 9))
 def test_sums_buckets_are_bucket_dict_of_the_sums(sums_impl, recs, n):
     """``buckets``: the map side's placement by ``portable_hash`` (negative keys, -1 whose

@@ -7,7 +7,7 @@ fit; then everything moves into a dict and ``_shuffle.merge_combiners`` goes
 on with it, so results, value types and key order are the dict's.
 """
 cimport cython
-from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.sequence cimport PySequence_Fast_GET_ITEM, PySequence_Fast_GET_SIZE
 from libc.stdint cimport INT32_MAX, int32_t, int64_t, uint64_t
 
@@ -24,6 +24,9 @@ cdef extern from "Python.h":
     double PyFloat_AS_DOUBLE(object o)
     void PyObject_GC_UnTrack(void *op)
 
+cdef extern from *:
+    void __builtin_prefetch(const void *addr) noexcept nogil
+
 __all__ = ["NumericSums", "sum_pairs"]
 
 cdef extern from *:
@@ -38,6 +41,21 @@ cdef enum:
     _SUMS_UNSET = 0   # no value yet
     _SUMS_INT = 1     # every value an exact int within int64
     _SUMS_FLOAT = 2   # every value an exact float
+
+cdef enum:
+    #: records ``sum_pairs`` reads ahead, so that their table lookups overlap
+    _READ_AHEAD = 16
+
+
+cdef union Number:
+    int64_t i
+    double f
+
+
+cdef struct Entry:
+    # a key beside its sum: one cache line serves the comparison and the update
+    int64_t key
+    Number sum
 
 
 #: CPython's modulus for the hash of an int (``sys.hash_info.modulus``, 64-bit builds)
@@ -71,15 +89,15 @@ cdef class NumericSums:
 
     A dict of Python objects costs four cache misses per update on a big key set
     (its index, its entry, the key object, the value object) and a new value
-    object; here an update is two (the index and the entry) and allocates
-    nothing.  Entries are kept in insertion order, as a dict's, and the first
-    record that does not fit (a key that is not an exact int in int64, a value of
-    another kind, an int sum that would leave int64) moves everything into a dict,
-    where the record and all later ones go: the results are those of the dict.
+    object; here an update is two (the index and the entry, which holds the key
+    and its sum) and allocates nothing, and ``sum_pairs`` overlaps the misses of
+    several records.  Entries are kept in insertion order, as a dict's, and the
+    first record that does not fit (a key that is not an exact int in int64, a
+    value of another kind, an int sum that would leave int64) moves everything
+    into a dict, where the record and all later ones go: the results are those
+    of the dict.
     """
-    cdef int64_t *keys
-    cdef int64_t *ints
-    cdef double *floats
+    cdef Entry *entries
     cdef int32_t *index      # slot -> entry, -1 when free
     cdef Py_ssize_t count    # entries in use
     cdef Py_ssize_t capacity # entries allocated
@@ -93,9 +111,7 @@ cdef class NumericSums:
         self.fallback = None
 
     def __dealloc__(self):
-        PyMem_Free(self.keys)
-        PyMem_Free(self.ints)
-        PyMem_Free(self.floats)
+        PyMem_Free(self.entries)
         PyMem_Free(self.index)
 
     def __len__(self):
@@ -104,39 +120,52 @@ cdef class NumericSums:
     cdef int _grow(self) except -1:
         cdef Py_ssize_t capacity = max(1024, 2 * self.capacity), slots = 2 * capacity, i
         cdef uint64_t slot
+        cdef Entry *entries
         if capacity > INT32_MAX // 2:
             raise MemoryError("too many keys for one table")
-        keys = <int64_t *>PyMem_Malloc(capacity * sizeof(int64_t))
-        values = PyMem_Malloc(capacity * sizeof(double))
+        entries = <Entry *>PyMem_Realloc(self.entries, capacity * sizeof(Entry))
+        if entries is NULL:
+            raise MemoryError()
+        self.entries = entries
         index = <int32_t *>PyMem_Malloc(slots * sizeof(int32_t))
-        if keys is NULL or values is NULL or index is NULL:
-            PyMem_Free(keys)
-            PyMem_Free(values)
-            PyMem_Free(index)
+        if index is NULL:
             raise MemoryError()
         for i in range(slots):
             index[i] = -1
         for i in range(self.count):
-            keys[i] = self.keys[i]
-            slot = _slot(keys[i], slots - 1)
+            slot = _slot(entries[i].key, slots - 1)
             while index[slot] >= 0:
                 slot = (slot + 1) & <uint64_t>(slots - 1)
             index[slot] = <int32_t>i
-        if self.kind == _SUMS_FLOAT:
-            for i in range(self.count):
-                (<double *>values)[i] = self.floats[i]
-        else:
-            for i in range(self.count):
-                (<int64_t *>values)[i] = self.ints[i]
-        PyMem_Free(self.keys)
-        PyMem_Free(self.ints)
-        PyMem_Free(self.floats)
         PyMem_Free(self.index)
-        self.keys, self.index = keys, index
-        self.ints = <int64_t *>values if self.kind != _SUMS_FLOAT else NULL
-        self.floats = <double *>values if self.kind == _SUMS_FLOAT else NULL
+        self.index = index
         self.capacity, self.mask = capacity, slots - 1
         return 0
+
+    cdef inline void _prefetch_index(self, object k) noexcept:
+        """Start loading the index slot of ``k``, if it is a key the arrays can hold."""
+        cdef int overflow = 0
+        cdef int64_t key
+        if self.mask < 0 or not PyLong_CheckExact(k):
+            return
+        key = PyLong_AsLongLongAndOverflow(k, &overflow)
+        if overflow:  # only a hint: _add decides what fits
+            return
+        __builtin_prefetch(&self.index[_slot(key, self.mask)])
+
+    cdef inline void _prefetch_entry(self, object k) noexcept:
+        """Start loading the entry that ``k``'s index slot names (its slot is loaded)."""
+        cdef int overflow = 0
+        cdef int64_t key
+        cdef int32_t entry
+        if self.mask < 0 or not PyLong_CheckExact(k):
+            return
+        key = PyLong_AsLongLongAndOverflow(k, &overflow)
+        if overflow:
+            return
+        entry = self.index[_slot(key, self.mask)]
+        if entry >= 0:
+            __builtin_prefetch(&self.entries[entry])
 
     cdef inline bint _add(self, object k, object v) except -1:
         """Fold ``(k, v)`` into the arrays; False (nothing changed) when it does not fit."""
@@ -145,6 +174,7 @@ cdef class NumericSums:
         cdef double fv = 0.0
         cdef uint64_t slot
         cdef int32_t entry
+        cdef Entry *e
         if not PyLong_CheckExact(k):
             return False
         key = PyLong_AsLongLongAndOverflow(k, &overflow)
@@ -167,20 +197,22 @@ cdef class NumericSums:
             entry = self.index[slot]
             if entry < 0:
                 self.index[slot] = <int32_t>self.count
-                self.keys[self.count] = key
+                e = &self.entries[self.count]
+                e.key = key
                 if self.kind == _SUMS_INT:
-                    self.ints[self.count] = iv
+                    e.sum.i = iv
                 else:
-                    self.floats[self.count] = fv
+                    e.sum.f = fv
                 self.count += 1
                 return True
-            if self.keys[entry] == key:
+            e = &self.entries[entry]
+            if e.key == key:
                 if self.kind == _SUMS_INT:
-                    if fastrdd_add_overflows(self.ints[entry], iv, &total):
+                    if fastrdd_add_overflows(e.sum.i, iv, &total):
                         return False
-                    self.ints[entry] = total
+                    e.sum.i = total
                 else:
-                    self.floats[entry] += fv
+                    e.sum.f += fv
                 return True
             slot = (slot + 1) & <uint64_t>self.mask
 
@@ -190,21 +222,18 @@ cdef class NumericSums:
         cdef Py_ssize_t i
         if self.kind == _SUMS_INT:
             for i in range(self.count):
-                d[self.keys[i]] = self.ints[i]
+                d[self.entries[i].key] = self.entries[i].sum.i
         else:
             for i in range(self.count):
-                d[self.keys[i]] = self.floats[i]
+                d[self.entries[i].key] = self.entries[i].sum.f
         self.fallback = d
         self._free_arrays()
         return d
 
     cdef void _free_arrays(self) noexcept:
-        PyMem_Free(self.keys)
-        PyMem_Free(self.ints)
-        PyMem_Free(self.floats)
+        PyMem_Free(self.entries)
         PyMem_Free(self.index)
-        self.keys = self.ints = NULL
-        self.floats = NULL
+        self.entries = NULL
         self.index = NULL
         self.count = self.capacity = 0
         self.mask = -1
@@ -233,11 +262,11 @@ cdef class NumericSums:
         out = [[] for _ in range(n)]
         for i in range(self.count):
             if self.kind == _SUMS_INT:
-                rec = (self.keys[i], self.ints[i])
+                rec = (self.entries[i].key, self.entries[i].sum.i)
             else:
-                rec = (self.keys[i], self.floats[i])
+                rec = (self.entries[i].key, self.entries[i].sum.f)
             PyObject_GC_UnTrack(<void *>rec)  # an int and a number: never in a cycle
-            out[_bucket_of(_int_hash(self.keys[i]), n)].append(rec)
+            out[_bucket_of(_int_hash(self.entries[i].key), n)].append(rec)
         self._free_arrays()
         self.kind = _SUMS_UNSET
         return out
@@ -250,21 +279,56 @@ def sum_pairs(records, merge, NumericSums sums not None):
     Once a record does not fit, it and the rest go to ``merge_combiners`` of
     the compiled shuffle module (the dict's ``+``, pair checks and errors).
 
+    Records are read ``_READ_AHEAD`` at a time and the table lines of their keys
+    loaded before any is added: on a key set larger than the caches, the loads
+    of a batch overlap instead of each record waiting for its own two.
+
     >>> sum_pairs([(1, 2), (3, 4), (1, 5)], lambda a, b: a + b, NumericSums()).to_dict()
     {1: 7, 3: 4}
     """
-    cdef object rec, it = iter(records)
+    cdef object rec, it = iter(records), failure = None
+    cdef list ahead = []
+    cdef Py_ssize_t i, n
     if sums.fallback is None:
-        for rec in it:
-            if ((PyTuple_CheckExact(rec) or PyList_CheckExact(rec))
-                    and PySequence_Fast_GET_SIZE(rec) == 2
-                    and sums._add(<object>PySequence_Fast_GET_ITEM(rec, 0),
-                                  <object>PySequence_Fast_GET_ITEM(rec, 1))):
+        while True:
+            try:
+                for rec in it:
+                    ahead.append(rec)
+                    if _is_pair(rec):
+                        sums._prefetch_index(<object>PySequence_Fast_GET_ITEM(rec, 0))
+                    if len(ahead) == _READ_AHEAD:
+                        break
+            except BaseException as e:
+                # the records read before it come first, as they would one at a time
+                failure, it = e, (_raise(error) for error in (e,))
+            n = len(ahead)
+            for i in range(n):
+                rec = ahead[i]
+                if _is_pair(rec):
+                    sums._prefetch_entry(<object>PySequence_Fast_GET_ITEM(rec, 0))
+            for i in range(n):
+                rec = ahead[i]
+                if not (_is_pair(rec) and sums._add(<object>PySequence_Fast_GET_ITEM(rec, 0),
+                                                    <object>PySequence_Fast_GET_ITEM(rec, 1))):
+                    sums._give_up()
+                    it = chain(ahead[i:], it)
+                    break
+            else:
+                if failure is not None:
+                    raise failure
+                if n < _READ_AHEAD:
+                    return sums
+                del ahead[:]
                 continue
-            sums._give_up()
-            it = chain((rec,), it)
             break
-        else:
-            return sums
     merge_combiners(it, merge, sums.fallback, True)
     return sums
+
+
+def _raise(error):
+    raise error
+
+
+cdef inline bint _is_pair(object rec) noexcept:
+    return ((PyTuple_CheckExact(rec) or PyList_CheckExact(rec))
+            and PySequence_Fast_GET_SIZE(rec) == 2)
