@@ -422,6 +422,11 @@ def write_report(path, args, results, skipped, versions, machine, started, load_
     for e in engines:
         found = versions.get(e) or {}
         out.append(f"  - {ENGINES[e].label}: " + ", ".join(f"{k} {v}" for k, v in found.items()))
+    out += ["", "## Elsewhere in benchmarks/", "",
+            "- `RESULTS-scaling.md`: fastrdd's cost against the work, the shuffle workloads at "
+            "four input sizes from 64MB to 1GB (`python -m benchmarks.scaling`).",
+            "- `RESULTS-shuffle.md`: the shuffle workloads at 256MB in local and cluster mode; "
+            "`PROFILE-shuffle.md`: where their time goes."]
     with open(path, "w") as f:
         f.write("\n".join(out) + "\n")
 
