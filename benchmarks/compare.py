@@ -66,7 +66,7 @@ from .interleave import run_rounds
 from .workloads import WORKLOADS
 
 __all__ = ["main", "write_report", "run_all", "parse_args", "data_dir_for", "time_cell",
-           "workload_groups"]
+           "workload_groups", "partitioning_speedup"]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -431,6 +431,18 @@ def write_report(path, args, results, skipped, versions, machine, started, load_
         f.write("\n".join(out) + "\n")
 
 
+def partitioning_speedup(results, engine):
+    """PageRank's speed-up from ``partitionBy`` + cache on ``engine``, or None:
+    ``(median time without, median time with, their ratio, median of the rounds' own
+    ratios, those ratios)``; the two forms ran in the same rounds (``PAIRED``)."""
+    a, b = results.get(("pagerank", engine)), results.get(("pagerank_part", engine))
+    if not (a and b and a.get("ok") and b.get("ok")):
+        return None
+    ta, tb = median(job_times(a)), median(job_times(b))
+    rounds = [x / y for x, y in zip(job_times(a), job_times(b))]
+    return ta, tb, ta / tb, median(rounds), rounds
+
+
 def details(args, results, engines, labels, cores):
     """The per-phase tables: log mining queries, iterations, PageRank partitioning."""
     out = []
@@ -502,12 +514,11 @@ def details(args, results, engines, labels, cores):
                 "| engine | no partitioner | partitionBy + cache | speed-up (medians) "
                 "| speed-up, median of the rounds' |", "|---|---|---|---|---|"]
         for e, lb in zip(engines, labels):
-            a, b = ok("pagerank", e), ok("pagerank_part", e)
-            if a and b and e != "ideal":
-                ta, tb = median(job_times(a)), median(job_times(b))
-                paired = median([x / y for x, y in zip(job_times(a), job_times(b))])
-                spread = ", ".join(f"{x / y:.2f}" for x, y in zip(job_times(a), job_times(b)))
-                out.append(f"| {lb} | {fmt_s(ta)} | {fmt_s(tb)} | {ta / tb:.2f}x "
+            found = partitioning_speedup(results, e) if e != "ideal" else None
+            if found:
+                ta, tb, of_medians, paired, rounds = found
+                spread = ", ".join(f"{r:.2f}" for r in rounds)
+                out.append(f"| {lb} | {fmt_s(ta)} | {fmt_s(tb)} | {of_medians:.2f}x "
                            f"| {paired:.2f}x ({spread}) |")
     return out
 

@@ -147,6 +147,14 @@ def report(args, measured, argv, started):
     ratios = {w: [fastrdd_ratio(results, w, cores) for _, results in measured.values()]
               for w in args.workloads}
     lines += ["", growth_sentence(ratios, args.sizes)]
+    speedups = [(size, compare.partitioning_speedup(results, "fastrdd"))
+                for size, (_, results) in measured.items()]
+    if any(found for _, found in speedups):
+        lines += ["", "PageRank's speed-up from `partitionBy` + cache (the two forms run in the "
+                  "same rounds): the ratio of the medians, then in brackets the median of each "
+                  "round's own ratio: " + ", ".join(
+                      f"{found[2]:.2f}x ({found[3]:.2f}x) at {size}" if found
+                      else f"not measured at {size}" for size, found in speedups) + "."]
     failures = [f"- {w} at {size} on {e}: {r.get('error')}"
                 for size, (_, results) in measured.items()
                 for (w, e), r in results.items() if not r.get("ok")]
